@@ -1,0 +1,21 @@
+"""sklearn-debias: physics-informed inference-time scaling for scikit-learn.
+
+Debias a cheap surrogate of an expensive ground truth with a cheap unbiased
+simulation at inference time, and precondition solvers with random sketches.
+"""
+
+from ._control_variate import DebiasedFunctionalEstimator, SurrogateError
+from ._functionals import ExceedanceProbability, Functional, Mean, Moment
+from ._inference import ConfidenceInterval
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "ConfidenceInterval",
+    "DebiasedFunctionalEstimator",
+    "ExceedanceProbability",
+    "Functional",
+    "Mean",
+    "Moment",
+    "SurrogateError",
+]

@@ -1,0 +1,143 @@
+"""Stochastic diagonal estimation: diagonal Hutchinson and XDiag."""
+
+import numpy as np
+import scipy.linalg
+
+from .._sketch import random_test_matrix
+from ._operators import (
+    as_block_operator,
+    as_generator,
+    check_budget,
+    check_probe,
+    exact_columns,
+)
+from ._results import DiagonalResult
+from ._trace import _leave_one_out_directions
+
+__all__ = ["diagonal", "DIAGONAL_METHODS"]
+
+_METHODS = {"xdiag": 4, "hutchinson": 2}
+DIAGONAL_METHODS = tuple(_METHODS)
+
+
+def _mean_and_se(samples):
+    m = samples.shape[1]
+    return samples.mean(axis=1), samples.std(axis=1, ddof=1) / np.sqrt(m)
+
+
+def _diag_hutchinson(op, m, probe, rng):
+    # Bekas, Kokiopoulou and Saad (2007): E[omega * (A omega)] = diag(A) for
+    # probes with independent, zero-mean, unit-variance entries.
+    Omega = random_test_matrix(op.n, m, rng, kind=probe)
+    return _mean_and_se(Omega * op.matmat(Omega))
+
+
+def _xdiag(op, m, probe, rng):
+    # Epperly, Tropp and Webber (2024), XDiag. With Y = A Omega = QR and the
+    # leave-one-out projector P_i = Q (I - s_i s_i^T) Q^T (see _trace._xtrace):
+    #   d_i = diag(P_i A) + omega_i * ((I - P_i) A omega_i).
+    # diag(P_i A) = rowsum(Q * Z) - (Q s_i) * (Z s_i) with Z = A^T Q, and,
+    # since A omega_i = Q R e_i, (I - P_i) A omega_i = (Q s_i) / ||R^{-T} e_i||.
+    n, k = op.n, m // 2
+    Omega = random_test_matrix(n, k, rng, kind=probe)
+    Y = op.matmat(Omega)
+    Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
+    if np.min(np.abs(np.diag(R))) <= 1e3 * np.finfo(float).eps * np.abs(R[0, 0]):
+        # A has rank < k: shift the sketch to one of A + nu I and remove nu.
+        nu = np.sqrt(n) * 1e3 * np.finfo(float).eps * np.linalg.norm(Y)
+        Q, R = scipy.linalg.qr(Y + nu * Omega, mode="economic", check_finite=False)
+    else:
+        nu = 0.0
+    S, norms = _leave_one_out_directions(R)
+    Z = op.rmatmat(Q) + nu * Q
+    QS, ZS = Q @ S, Z @ S
+    low_rank = np.sum(Q * Z, axis=1)[:, None] - QS * ZS
+    samples = low_rank + Omega * QS / norms
+    est, se = _mean_and_se(samples)
+    return est - nu, se
+
+
+def diagonal(
+    A, n_matvecs=100, *, method="xdiag", probe=None, size=None, random_state=None
+):
+    """Estimate the diagonal of a square matrix known through its products.
+
+    Parameters
+    ----------
+    A : ndarray, sparse matrix, LinearOperator, torch.Tensor or callable
+        Square matrix of order ``n``. A callable maps a block ``X`` of shape
+        ``(n, k)`` to ``A @ X`` (pass ``size=n``); ``"xdiag"`` needs products
+        with ``A.T`` and takes a callable to be symmetric.
+    n_matvecs : int, default=100
+        Budget: number of products with ``A`` or ``A.T``. With
+        ``n_matvecs >= n`` the diagonal is computed exactly with ``n``
+        products.
+    method : {"xdiag", "hutchinson"}, default="xdiag"
+        ``"xdiag"``: XDiag, a randomized low-rank approximation plus a
+        leave-one-out diagonal Hutchinson correction (``n_matvecs / 2``
+        products with ``A`` and as many with ``A.T``). ``"hutchinson"``: the
+        diagonal estimator ``mean_j omega_j * (A omega_j)``.
+    probe : {"rademacher", "gaussian"}, default=None
+        Distribution of the probe vectors; ``None`` means ``"rademacher"``,
+        whose variance comes from the off-diagonal entries only.
+    size : int, default=None
+        Order ``n`` of ``A``; required only when ``A`` is a callable.
+    random_state : int, RandomState instance, Generator or None, default=None
+        Seeds the probe vectors.
+
+    Returns
+    -------
+    result : DiagonalResult
+        ``estimate`` and ``standard_error`` (arrays of shape ``(n,)``),
+        ``n_matvecs`` and ``method``.
+
+    See Also
+    --------
+    trace : Estimate the trace of ``A``.
+
+    Notes
+    -----
+    Each of the ``n_matvecs / 2`` leave-one-out XDiag estimates is unbiased;
+    ``standard_error`` is their entrywise standard deviation divided by the
+    square root of their number.
+
+    References
+    ----------
+    Bekas, C., Kokiopoulou, E. and Saad, Y. (2007). An estimator for the
+    diagonal of a matrix. *Appl. Numer. Math.* 57(11-12), 1214-1229.
+
+    Epperly, E. N., Tropp, J. A. and Webber, R. J. (2024). XTrace: making the
+    most of every sample in stochastic trace estimation. *SIAM J. Matrix
+    Anal. Appl.* 45(1), 1-23.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_debias.linalg import diagonal
+    >>> rng = np.random.default_rng(0)
+    >>> V = np.linalg.qr(rng.standard_normal((200, 200)))[0]
+    >>> A = (V * np.arange(1, 201) ** -2.0) @ V.T
+    >>> res = diagonal(A, n_matvecs=80, random_state=0)
+    >>> res.estimate.shape
+    (200,)
+    >>> err = np.linalg.norm(res.estimate - np.diag(A)) / np.linalg.norm(np.diag(A))
+    >>> bool(err < 0.05)
+    True
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {DIAGONAL_METHODS}, got {method!r}")
+    probe = check_probe(probe, "rademacher")
+    m = check_budget(n_matvecs, _METHODS[method], method)
+    op = as_block_operator(A, size=size)
+    if m >= op.n:
+        diag = np.empty(op.n)
+        for start, block in exact_columns(op):
+            k = block.shape[1]
+            diag[start : start + k] = block[np.arange(start, start + k), np.arange(k)]
+        return DiagonalResult(diag, np.zeros(op.n), op.n_matvecs, method)
+    rng = as_generator(random_state)
+    if method == "xdiag":
+        est, se = _xdiag(op, m, probe, rng)
+    else:
+        est, se = _diag_hutchinson(op, m, probe, rng)
+    return DiagonalResult(est, se, op.n_matvecs, method)

@@ -1,0 +1,333 @@
+"""Stochastic trace estimation: Hutchinson, Hutch++, NA-Hutch++, Nyström++,
+XTrace and XNysTrace, all with a budget counted in matrix-vector products."""
+
+import numpy as np
+import scipy.linalg
+
+from .._sketch import (
+    nystrom_approximation,
+    random_test_matrix,
+    randomized_range_finder,
+)
+from ._operators import (
+    as_block_operator,
+    as_generator,
+    check_budget,
+    check_probe,
+    check_psd_core,
+    check_symmetric,
+    exact_columns,
+)
+from ._results import TraceResult
+
+__all__ = ["trace", "TRACE_METHODS"]
+
+# method -> (smallest budget, default probe, needs a symmetric PSD A)
+_METHODS = {
+    "hutchinson": (2, "rademacher", False),
+    "hutch++": (4, "rademacher", False),
+    "na-hutch++": (6, "rademacher", False),
+    "nystrom++": (4, "rademacher", True),
+    "xtrace": (4, "gaussian", False),
+    "xnystrace": (4, "gaussian", True),
+}
+TRACE_METHODS = tuple(_METHODS)
+
+
+def _mean_and_se(samples):
+    m = samples.shape[0]
+    return float(np.mean(samples)), float(np.std(samples, ddof=1) / np.sqrt(m))
+
+
+def _quadratic_forms(X, AX):
+    """``x_j^T A x_j`` for every column ``j``."""
+    return np.einsum("ij,ij->j", X, AX)
+
+
+def _hutchinson(op, m, probe, rng):
+    Omega = random_test_matrix(op.n, m, rng, kind=probe)
+    return _mean_and_se(_quadratic_forms(Omega, op.matmat(Omega)))
+
+
+def _hutchpp(op, m, probe, rng):
+    # Meyer, Musco, Musco and Woodruff (2021), Algorithm 1: a third of the
+    # budget finds a basis Q, a third computes tr(Q^T A Q) exactly and a third
+    # runs Hutchinson on the deflated (I - QQ^T) A (I - QQ^T).
+    k = m // 3
+    Q = randomized_range_finder(op.matmat, op.n, k, rng)
+    low_rank = float(np.trace(Q.T @ op.matmat(Q)))
+    G = random_test_matrix(op.n, m - 2 * k, rng, kind=probe)
+    G -= Q @ (Q.T @ G)
+    est, se = _mean_and_se(_quadratic_forms(G, op.matmat(G)))
+    return low_rank + est, se
+
+
+def _na_hutchpp(op, m, probe, rng):
+    # Non-adaptive Hutch++ (Meyer et al. 2021, Algorithm 2) with the stable
+    # generalized Nyström approximation A_hat = A R (S^T A R)^+ S^T A
+    # (Nakatsukasa 2020): a range sketch R of r columns, a larger co-range
+    # sketch S of 2r columns, and Hutchinson on A - A_hat with the rest. All
+    # products are independent of each other (one pass over A).
+    r = m // 6
+    R = random_test_matrix(op.n, r, rng)
+    S = random_test_matrix(op.n, 2 * r, rng)
+    G = random_test_matrix(op.n, m - 3 * r, rng, kind=probe)
+    AR = op.matmat(np.hstack([R, G]))
+    AR, AG = AR[:, :r], AR[:, r:]
+    AtS = op.rmatmat(S)  # (S^T A)^T
+    # A_hat = AR X AtS^T with X = (S^T A R)^+, via a least-squares solve.
+    core = AtS.T @ R  # S^T A R, shape (2r, r)
+    Qc, Rc = scipy.linalg.qr(core, mode="economic")
+    Rc_pinv = np.linalg.pinv(Rc)
+    X = Rc_pinv @ Qc.T  # (r, 2r)
+    low_rank = float(np.trace(X @ (AtS.T @ AR)))
+    residual = _quadratic_forms(G, AG) - np.einsum(
+        "ij,ij->i", (G.T @ AR) @ X, G.T @ AtS
+    )
+    est, se = _mean_and_se(residual)
+    return low_rank + est, se
+
+
+def _nystrompp(op, m, probe, rng):
+    # Persson, Cortinovis and Kressner (2022): half the budget for a Nyström
+    # approximation, half for Hutchinson on A - A_hat; one pass over A.
+    k = m // 2
+    Omega = random_test_matrix(op.n, k, rng)
+    G = random_test_matrix(op.n, m - k, rng, kind=probe)
+    AX = op.matmat(np.hstack([Omega, G]))
+    Y, AG = AX[:, :k], AX[:, k:]
+    check_psd_core(Omega, Y, "nystrom++")
+    U, lam = nystrom_approximation(Omega, Y)
+    UtG = U.T @ G
+    residual = _quadratic_forms(G, AG) - np.einsum("j,ji->i", lam, UtG**2)
+    est, se = _mean_and_se(residual)
+    return float(np.sum(lam)) + est, se
+
+
+def _leave_one_out_directions(R):
+    """Unit vectors ``s_i`` with ``range(Y_{-i}) = Q (s_i^perp)`` for ``Y = QR``.
+
+    ``s_i`` is the normalised ``i``-th column of ``R^{-T}``: it is orthogonal
+    to every column ``R e_j``, ``j != i``. Returns the matrix of the ``s_i``
+    and the norms ``||R^{-T} e_i||``.
+    """
+    k = R.shape[0]
+    Rinv = scipy.linalg.solve_triangular(R, np.eye(k), check_finite=False)
+    norms = np.linalg.norm(Rinv, axis=1)  # rows of R^{-1} = columns of R^{-T}
+    return Rinv.T / norms, norms
+
+
+def _xtrace(op, m, probe, rng):
+    # Epperly, Tropp and Webber (2024). With k = m/2 probes Omega and Y = A
+    # Omega = QR, the i-th estimate uses the basis of Y without column i,
+    # P_i = Q (I - s_i s_i^T) Q^T, and omega_i (independent of P_i) for a
+    # Hutchinson estimate of the residual:
+    #   t_i = tr(P_i A) + omega_i^T (I - P_i) A (I - P_i) omega_i.
+    # Each t_i is unbiased; their mean is the estimate and their spread the
+    # error estimate. Everything reduces to k x k matrices given Z = A Q.
+    n, k = op.n, m // 2
+    Omega = random_test_matrix(n, k, rng, kind=probe)
+    Y = op.matmat(Omega)
+    Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
+    if np.min(np.abs(np.diag(R))) <= 1e3 * np.finfo(float).eps * np.abs(R[0, 0]):
+        # A has rank < k: its range is captured exactly. Shift the sketch of
+        # A + nu I and subtract n nu at the end, so that R is invertible.
+        nu = np.sqrt(n) * 1e3 * np.finfo(float).eps * np.linalg.norm(Y)
+        Y = Y + nu * Omega
+        Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
+    else:
+        nu = 0.0
+    S, _ = _leave_one_out_directions(R)
+    Z = op.matmat(Q) + nu * Q  # (A + nu I) Q
+    H = Q.T @ Z
+    W = Q.T @ Omega  # columns w_i = Q^T omega_i
+    T = Z.T @ Omega  # columns Q^T A^T omega_i
+    c = np.einsum("ij,ij->j", S, W)  # s_i^T w_i
+    HS = H @ S
+    # tr(P_i A) = tr(H) - s_i^T H s_i
+    low_rank = np.trace(H) - np.einsum("ij,ij->j", S, HS)
+    # v_i = (I - P_i) omega_i = omega_i - Q w_i + c_i Q s_i; A v_i uses
+    # A omega_i = Y e_i = Q R e_i (shifted when nu > 0), A Q = Z.
+    # v_i^T A v_i expanded with Q^T y_i = R e_i and omega_i^T A Q = T^T e_i:
+    HW = H @ W
+    r_dot = np.einsum("ij,ij->j", Omega, Y)  # omega^T A omega
+    residual = (
+        r_dot
+        - np.einsum("ij,ij->j", W, R)  # w^T Q^T y
+        - np.einsum("ij,ij->j", T, W)  # omega^T A Q w
+        + np.einsum("ij,ij->j", W, HW)  # w^T H w
+        + c * np.einsum("ij,ij->j", T, S)  # c omega^T A Q s
+        + c * np.einsum("ij,ij->j", S, R)  # c s^T Q^T y
+        - c * np.einsum("ij,ij->j", W, HS)  # c w^T H s
+        - c * np.einsum("ij,ij->j", S, HW)  # c s^T H w
+        + c**2 * np.einsum("ij,ij->j", S, HS)  # c^2 s^T H s
+    )
+    if probe == "gaussian":
+        # Rotation invariance: (I - P_i) omega_i is isotropic in a space of
+        # dimension n - k + 1, so its norm can be replaced by its mean
+        # without bias (the "improved" XTrace), which lowers the variance.
+        resid_norm2 = np.sum(Omega**2, axis=0) - np.sum(W**2, axis=0) + c**2
+        residual *= (n - k + 1) / resid_norm2
+    est, se = _mean_and_se(low_rank + residual)
+    return est - n * nu, se
+
+
+def _xnystrace(op, m, probe, rng):
+    # Epperly, Tropp and Webber (2024), for symmetric PSD A. The i-th estimate
+    # uses the Nyström approximation A_i from all probes but omega_i,
+    #   t_i = tr(A_i) + omega_i^T (A - A_i) omega_i,
+    # computed by downdating G^{-1}, G = Omega^T A Omega:
+    #   A_i = A_hat - z_i z_i^T / d_i,  z_i = Y G^{-1} e_i,  d_i = (G^{-1})_ii,
+    # so that omega_i^T (A - A_i) omega_i = 1 / d_i. A shift nu makes G
+    # positive definite in floating point; n nu is subtracted at the end.
+    n, k = op.n, m
+    Omega = random_test_matrix(n, k, rng, kind=probe)
+    Y = op.matmat(Omega)
+    check_psd_core(Omega, Y, "xnystrace")
+    nu = np.sqrt(n) * np.finfo(float).eps * np.linalg.norm(Y)
+    Y = Y + nu * Omega
+    G = Omega.T @ Y
+    G = 0.5 * (G + G.T)
+    try:
+        C = scipy.linalg.cholesky(G, lower=False, check_finite=False)
+    except np.linalg.LinAlgError:
+        # Numerically singular core: a larger shift.
+        nu2 = 1e3 * nu + np.finfo(float).eps * np.abs(G).max()
+        Y = Y + (nu2 - nu) * Omega
+        nu = nu2
+        G = Omega.T @ Y
+        C = scipy.linalg.cholesky(0.5 * (G + G.T), lower=False, check_finite=False)
+    B = scipy.linalg.solve_triangular(C, Y.T, trans="T", check_finite=False).T
+    X = scipy.linalg.solve_triangular(C, np.eye(k), trans="T", check_finite=False)
+    d = np.sum(X**2, axis=0)
+    z2 = np.sum((B @ X) ** 2, axis=0)
+    residual = 1.0 / d
+    if probe == "gaussian":
+        # (A - A_i) vanishes on range(Omega_{-i}); the part of omega_i
+        # orthogonal to it is isotropic in dimension n - k + 1 (see _xtrace).
+        _, R_omega = scipy.linalg.qr(Omega, mode="economic", check_finite=False)
+        _, norms = _leave_one_out_directions(R_omega)
+        residual *= (n - k + 1) * norms**2
+    est, se = _mean_and_se(np.sum(B**2) - z2 / d + residual)
+    return est - n * nu, se
+
+
+_ESTIMATORS = {
+    "hutchinson": _hutchinson,
+    "hutch++": _hutchpp,
+    "na-hutch++": _na_hutchpp,
+    "nystrom++": _nystrompp,
+    "xtrace": _xtrace,
+    "xnystrace": _xnystrace,
+}
+
+
+def trace(
+    A, n_matvecs=100, *, method="xtrace", probe=None, size=None, random_state=None
+):
+    """Estimate the trace of a square matrix known through its products.
+
+    A randomized low-rank sketch captures the top of the spectrum exactly and
+    an unbiased Hutchinson estimate corrects for the rest (the sketch acts as
+    a control variate), so the error decays like ``1 / n_matvecs`` for
+    matrices with decaying spectra instead of Hutchinson's
+    ``1 / sqrt(n_matvecs)``.
+
+    Parameters
+    ----------
+    A : ndarray, sparse matrix, LinearOperator, torch.Tensor or callable
+        Square matrix of order ``n``. A callable maps a block ``X`` of shape
+        ``(n, k)`` to ``A @ X`` (pass ``size=n``); where a method needs
+        ``A.T`` (``"na-hutch++"``) a callable is taken to be symmetric.
+    n_matvecs : int, default=100
+        Budget: number of products of ``A`` (or ``A.T``) with a vector. With
+        ``n_matvecs >= n`` the trace is computed exactly with ``n`` products.
+    method : {"xtrace", "xnystrace", "hutch++", "na-hutch++", "nystrom++", \
+"hutchinson"}, default="xtrace"
+        ``"hutchinson"``: plain Hutchinson. ``"hutch++"``: adaptive Hutch++.
+        ``"na-hutch++"``: non-adaptive (one-pass) Hutch++. ``"nystrom++"``:
+        Nyström++, one pass, symmetric PSD ``A`` only. ``"xtrace"``: XTrace,
+        exchangeable leave-one-out Hutch++. ``"xnystrace"``: XNysTrace,
+        symmetric PSD ``A`` only, one pass.
+    probe : {"gaussian", "rademacher"}, default=None
+        Distribution of the probe vectors of the Hutchinson part. ``None``
+        picks ``"gaussian"`` for the X-methods (whose variance-reducing
+        normalisation needs rotation invariance) and ``"rademacher"`` for the
+        others.
+    size : int, default=None
+        Order ``n`` of ``A``; required only when ``A`` is a callable.
+    random_state : int, RandomState instance, Generator or None, default=None
+        Seeds the probe vectors.
+
+    Returns
+    -------
+    result : TraceResult
+        ``estimate``, ``standard_error``, ``n_matvecs`` (products used) and
+        ``method``; ``result.confidence_interval(0.95)`` gives a normal
+        interval.
+
+    See Also
+    --------
+    diagonal : Estimate the diagonal of ``A``.
+    logdet : Estimate ``log det A`` by stochastic Lanczos quadrature.
+
+    Notes
+    -----
+    Hutchinson's estimator ``mean_j(omega_j^T A omega_j)`` is unbiased; its
+    variance with Rademacher probes is ``2 (||A||_F^2 - sum_i A_ii^2) / m``.
+    Hutch++ spends two thirds of the budget on a basis ``Q`` of ``A``'s top
+    range and ``tr(Q^T A Q)``, and the rest on Hutchinson for the deflated
+    matrix. XTrace uses every probe both for the basis and for the Hutchinson
+    part by leave-one-out; the spread of the ``m / 2`` leave-one-out
+    estimates gives ``standard_error``. The methods that need a positive
+    semi-definite ``A`` raise a ``ValueError`` when the products show it is
+    not.
+
+    References
+    ----------
+    Hutchinson, M. F. (1989). A stochastic estimator of the trace of the
+    influence matrix for Laplacian smoothing splines. *Comm. Statist. Simul.
+    Comput.* 18(3), 1059-1076.
+
+    Meyer, R. A., Musco, C., Musco, C. and Woodruff, D. P. (2021). Hutch++:
+    optimal stochastic trace estimation. *SOSA*, 142-155.
+
+    Persson, D., Cortinovis, A. and Kressner, D. (2022). Improved variants of
+    the Hutch++ algorithm for trace estimation. *SIAM J. Matrix Anal. Appl.*
+    43(3), 1162-1185.
+
+    Epperly, E. N., Tropp, J. A. and Webber, R. J. (2024). XTrace: making the
+    most of every sample in stochastic trace estimation. *SIAM J. Matrix
+    Anal. Appl.* 45(1), 1-23.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_debias.linalg import trace
+    >>> rng = np.random.default_rng(0)
+    >>> V = np.linalg.qr(rng.standard_normal((300, 300)))[0]
+    >>> A = (V * np.arange(1, 301) ** -2.0) @ V.T
+    >>> res = trace(A, n_matvecs=60, method="xtrace", random_state=0)
+    >>> res.n_matvecs
+    60
+    >>> bool(abs(res.estimate - np.trace(A)) < 1e-2)
+    True
+    >>> low, high = res.confidence_interval(0.95)
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {TRACE_METHODS}, got {method!r}")
+    minimum, default_probe, psd = _METHODS[method]
+    probe = check_probe(probe, default_probe)
+    m = check_budget(n_matvecs, minimum, method)
+    op = as_block_operator(A, size=size)
+    if psd:
+        check_symmetric(op, method)
+    if m >= op.n:
+        total = sum(
+            float(np.trace(block[start : start + block.shape[1]]))
+            for start, block in exact_columns(op)
+        )
+        return TraceResult(total, 0.0, op.n_matvecs, method)
+    rng = as_generator(random_state)
+    est, se = _ESTIMATORS[method](op, m, probe, rng)
+    return TraceResult(float(est), float(se), op.n_matvecs, method)

@@ -1,0 +1,146 @@
+"""The weighted, centred, equilibrated (and ridge-augmented) design operator.
+
+A least-squares or ridge problem with sample weights ``w``, an intercept and
+column scaling ``D`` is the plain least-squares problem
+
+    min_z || [W^{1/2} (X - 1 mu^T) D ; sqrt(alpha) D] z
+             - [W^{1/2} (Y - 1 ybar^T) ; 0] ||
+
+with ``coef = D z`` and ``intercept = ybar - mu . coef``. :class:`RegressionOperator`
+applies this operator without forming it: the centring is a rank-one
+correction, the weights and scales are applied to vectors, and every pass over
+a dense ``X`` goes through row blocks that stay in cache, so ``A^T (b - A z)``
+costs one read of ``X`` and no copy of it.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._precond_solvers import TallOperator
+
+# Bytes of X per row block of a fused pass (fits in a typical L2/L3 cache).
+_BLOCK_BYTES = 4 * 2**20
+
+
+class RegressionOperator(TallOperator):
+    """The operator ``[W^{1/2} (X - 1 mu^T) D ; sqrt(alpha) D]`` and its target.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (m, n)
+        float32 or float64; each block is promoted to float64 on the fly.
+    Y : ndarray of shape (m, k)
+        Targets (float64).
+    sqrt_weights : ndarray of shape (m,) or None
+    x_mean : ndarray of shape (n,)
+        Weighted column means (zeros without an intercept).
+    y_mean : ndarray of shape (k,)
+    col_scale : ndarray of shape (n,)
+        The diagonal of ``D``.
+    alpha : float
+        Ridge penalty; ``0`` means no augmentation rows.
+    """
+
+    def __init__(self, X, Y, sqrt_weights, x_mean, y_mean, col_scale, alpha):
+        self.X, self.Y, self.sw = X, Y, sqrt_weights
+        self.x_mean, self.y_mean = x_mean, y_mean
+        self.col_scale, self.alpha = col_scale, float(alpha)
+        m, n = X.shape
+        self.m = m
+        self.shape = (m + n if self.alpha > 0 else m, n)
+        if sp.issparse(X):
+            self._block = m
+        else:
+            self._block = max(64, _BLOCK_BYTES // (8 * max(n, 1)))
+        self.n_passes = 0
+
+    def _blocks(self):
+        m = self.m
+        for start in range(0, m, self._block):
+            stop = min(start + self._block, m)
+            Xb = self.X[start:stop]
+            if not sp.issparse(Xb) and Xb.dtype != np.float64:
+                Xb = Xb.astype(np.float64)
+            sw = None if self.sw is None else self.sw[start:stop, None]
+            yield start, stop, Xb, sw
+
+    def _finish(self, G, S1, w, nrm2):
+        """``D (G - mu S1^T)`` plus the ridge rows' contribution ``alpha D^2 w``."""
+        D = self.col_scale[:, None]
+        out = D * (G - np.outer(self.x_mean, S1))
+        if self.alpha > 0:
+            Dw = D * w
+            out += self.alpha * D * Dw
+            nrm2 = nrm2 + self.alpha * np.sum(Dw**2, axis=0)
+        return out, nrm2
+
+    def gram(self, w):
+        """``(A^T A w, ||A w||^2)`` in one pass over ``X``."""
+        return self._pass(w, residual=False)
+
+    def residual_gradient(self, z):
+        """``(A^T (b - A z), ||b - A z||^2)`` in one pass, the residual afresh."""
+        g, nrm2 = self._pass(z, residual=True)
+        if self.alpha > 0:
+            # The ridge rows' residual is -sqrt(alpha) D z: flip the sign of
+            # their contribution, which _finish added as +alpha D^2 z.
+            g -= 2 * self.alpha * self.col_scale[:, None] ** 2 * z
+        return g, nrm2
+
+    def _pass(self, w, residual):
+        """One read of ``X``: ``t = W^{1/2}(X x - c)`` (or the residual) per block,
+        accumulating ``X^T W^{1/2} t``, its column sums and ``||t||^2``."""
+        self.n_passes += 1
+        k = w.shape[1]
+        x = self.col_scale[:, None] * w
+        c = self.x_mean @ x
+        if k == 1:  # matrix-vector products (gemv) are faster than gemm here
+            x, c = x[:, 0], c[0]
+        G = np.zeros(x.shape)
+        S1 = np.zeros(k)
+        nrm2 = np.zeros(k)
+        for start, stop, Xb, sw in self._blocks():
+            t = Xb @ x
+            t -= c
+            if residual:
+                yb = self.Y[start:stop] - self.y_mean
+                t = (yb[:, 0] if k == 1 else yb) - t
+            if sw is not None:
+                t *= sw if k > 1 else sw[:, 0]
+            nrm2 += np.einsum("i...,i...->...", t, t)
+            if sw is not None:
+                t *= sw if k > 1 else sw[:, 0]
+            G += Xb.T @ t
+            S1 += t.sum(axis=0)
+        return self._finish(G.reshape(-1, k), S1, w, nrm2)
+
+    def matvec(self, z):
+        """``A @ z`` of shape ``(m [+ n], k)``."""
+        self.n_passes += 1
+        x = self.col_scale[:, None] * z
+        t = np.asarray(self.X @ x) - self.x_mean @ x
+        if self.sw is not None:
+            t *= self.sw[:, None]
+        if self.alpha > 0:
+            t = np.vstack([t, np.sqrt(self.alpha) * x])
+        return t
+
+    def rmatvec(self, r):
+        """``A.T @ r``."""
+        self.n_passes += 1
+        top = r[: self.m]
+        u = top * self.sw[:, None] if self.sw is not None else top
+        g = np.asarray(self.X.T @ u) - np.outer(self.x_mean, u.sum(axis=0))
+        g = self.col_scale[:, None] * g
+        if self.alpha > 0:
+            g += np.sqrt(self.alpha) * self.col_scale[:, None] * r[self.m :]
+        return g
+
+    def residual(self, z):
+        """``b - A z``."""
+        b = self.Y - self.y_mean
+        if self.sw is not None:
+            b = b * self.sw[:, None]
+        if self.alpha > 0:
+            b = np.vstack([b, np.zeros((self.shape[1], b.shape[1]))])
+        return b - self.matvec(z)

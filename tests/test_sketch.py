@@ -1,0 +1,122 @@
+"""Tests of the random embeddings in sklearn_debias._sketch."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sklearn_debias._sketch import (
+    EMBEDDINGS,
+    SparseSignEmbedding,
+    make_embedding,
+)
+
+
+def _orthonormal(m, n, seed, coherent=False):
+    rng = np.random.default_rng(seed)
+    if coherent:
+        # A subspace spanned by coordinate vectors: the hardest case for
+        # sampling-based sketches, fine for mixing ones.
+        Q = np.zeros((m, n))
+        Q[rng.choice(m, n, replace=False), np.arange(n)] = 1.0
+        return Q
+    return np.linalg.qr(rng.standard_normal((m, n)))[0]
+
+
+@pytest.mark.parametrize("method", EMBEDDINGS)
+@pytest.mark.parametrize("coherent", [False, True])
+def test_subspace_embedding_distortion(method, coherent):
+    # For an orthonormal Q, the singular values of S Q lie in [1 - eps, 1 + eps]
+    # with eps ~ sqrt(n / d) (Gaussian) -- here d = 20 n, eps ~ 0.22.
+    m, n, d = 5000, 10, 200
+    Q = _orthonormal(m, n, seed=1, coherent=coherent)
+    for seed in range(3):
+        S = make_embedding(method, d, m, np.random.default_rng(seed))
+        s = np.linalg.svd(S @ Q, compute_uv=False)
+        assert 0.55 < s.min() <= s.max() < 1.45, (method, s.min(), s.max())
+
+
+@pytest.mark.parametrize("method", EMBEDDINGS)
+def test_unbiased_norm(method):
+    # E ||S x||^2 = ||x||^2: average over independent embeddings.
+    m, d = 3000, 30
+    x = np.random.default_rng(0).standard_normal(m)
+    vals = [
+        np.sum((make_embedding(method, d, m, np.random.default_rng(s)) @ x) ** 2)
+        for s in range(200)
+    ]
+    ratio = np.mean(vals) / np.sum(x**2)
+    # Relative standard deviation of one draw is ~sqrt(2 / d) = 0.26.
+    assert abs(ratio - 1) < 4 * 0.26 / np.sqrt(200)
+
+
+@pytest.mark.parametrize("method", EMBEDDINGS)
+def test_same_embedding_for_every_array(method):
+    rng = np.random.default_rng(0)
+    m = 70_000  # more than one chunk of the sparse sign embedding
+    A = rng.standard_normal((m, 3))
+    b = rng.standard_normal(m)
+    S = make_embedding(method, 40, m, np.random.default_rng(5))
+    SAb = S @ np.column_stack([A, b])
+    np.testing.assert_allclose(S @ A, SAb[:, :3], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(S @ b, SAb[:, 3], rtol=1e-12, atol=1e-12)
+    many = S.apply_many([A, b])
+    np.testing.assert_allclose(many[0], SAb[:, :3], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(many[1], SAb[:, 3], rtol=1e-12, atol=1e-12)
+    # Same seed, same embedding.
+    S2 = make_embedding(method, 40, m, np.random.default_rng(5))
+    np.testing.assert_array_equal(S2 @ b, S @ b)
+
+
+@pytest.mark.parametrize("method", EMBEDDINGS)
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_and_row_scale(method, fmt):
+    rng = np.random.default_rng(0)
+    m = 2000
+    A = sp.random(m, 15, density=0.05, format=fmt, random_state=1)
+    w = rng.uniform(0.5, 2.0, size=m)
+    S = make_embedding(method, 50, m, np.random.default_rng(2))
+    dense = A.toarray()
+    np.testing.assert_allclose(S @ A, S @ dense, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        S.apply(A, row_scale=w), S @ (w[:, None] * dense), rtol=1e-12, atol=1e-12
+    )
+
+
+def test_sparse_sign_structure():
+    m, d = 1000, 64
+    S = SparseSignEmbedding(d, m, np.random.default_rng(0), zeta=8)
+    M = S.matrix().toarray()
+    nnz = (M != 0).sum(axis=0)
+    np.testing.assert_array_equal(nnz, 8)
+    np.testing.assert_allclose(np.abs(M[M != 0]), 1 / np.sqrt(8))
+    # One nonzero per group of d / zeta rows.
+    groups = (M != 0).reshape(8, d // 8, m).sum(axis=1)
+    np.testing.assert_array_equal(groups, 1)
+    # Signs balanced and rows used evenly.
+    assert abs(np.mean(M[M != 0] > 0) - 0.5) < 0.03
+    counts = (M != 0).sum(axis=1)
+    assert counts.min() > 0.6 * counts.mean()
+    np.testing.assert_allclose(S @ np.eye(m), M)
+
+
+def test_float32_preserved():
+    A = np.random.default_rng(0).standard_normal((500, 4)).astype(np.float32)
+    for method in EMBEDDINGS:
+        SA = make_embedding(method, 20, 500, np.random.default_rng(0)) @ A
+        assert SA.dtype == np.float32
+
+
+def test_bad_arguments():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="sketch must be one of"):
+        make_embedding("fourier", 10, 100, rng)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="sketch_size"):
+            make_embedding("gaussian", bad, 100, rng)
+    with pytest.raises(ValueError, match="cannot be larger"):
+        make_embedding("srtt", 200, 100, rng)
+    S = make_embedding("sparse_sign", 10, 100, rng)
+    with pytest.raises(ValueError, match="cannot be applied"):
+        S @ np.ones((99, 2))
+    with pytest.raises(ValueError, match="row_scale"):
+        S.apply(np.ones((100, 2)), row_scale=np.ones(5))
