@@ -7,6 +7,8 @@ simulation at inference time, and precondition solvers with random sketches.
 from ._control_variate import DebiasedFunctionalEstimator, SurrogateError
 from ._functionals import ExceedanceProbability, Functional, Mean, Moment
 from ._inference import ConfidenceInterval
+from .linear_model import SketchPreconditionedRegressor
+from .pde import SimulationCalibratedRegressor
 
 __version__ = "0.1.0.dev0"
 
@@ -17,5 +19,7 @@ __all__ = [
     "Functional",
     "Mean",
     "Moment",
+    "SimulationCalibratedRegressor",
+    "SketchPreconditionedRegressor",
     "SurrogateError",
 ]

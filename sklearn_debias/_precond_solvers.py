@@ -187,19 +187,20 @@ def karlson_walden_estimate(precond, gradient, z, residual_norm):
     return np.where(znorm > 0, eta, np.linalg.norm(gradient, axis=0) > 0)
 
 
-def _cg_correction(op, precond, g0, scale, tol, max_iter):
+def _cg_correction(op, precond, g0, scale, tol, max_iter, kw_stop=None):
     """CGLS on ``min ||A P y - r0||`` from ``y = 0``, one fused pass per step.
 
     ``g0 = A^T r0``. Returns ``(y, n_iter, converged)``; ``converged`` is a
-    boolean array over the right-hand sides.
+    boolean array over the right-hand sides. ``kw_stop(s)``, if given,
+    replaces the test on the update: it gets the preconditioned gradient
+    ``P^T A^T r`` and says which columns are backward stable.
     """
-    k = g0.shape[1]
     s = precond.apply_transpose(g0)
     y = np.zeros_like(s)
     p = s.copy()
     gamma = np.sum(s**2, axis=0)
     done = gamma == 0.0
-    last = np.full(k, np.inf)
+    history = []
     it = 0
     while it < max_iter and not done.all():
         it += 1
@@ -209,9 +210,9 @@ def _cg_correction(op, precond, g0, scale, tol, max_iter):
         y += step * p
         s -= step * precond.apply_transpose(t)
         gamma_new = np.sum(s**2, axis=0)
-        update = np.abs(step) * np.linalg.norm(p, axis=0)
-        done |= _stop(update, last, scale, tol)
-        last = np.where(done, last, update)
+        history.append(np.abs(step) * np.linalg.norm(p, axis=0))
+        small = None if kw_stop is None else kw_stop(s)
+        done |= _stop(history, scale, tol, small)
         with np.errstate(divide="ignore", invalid="ignore"):
             beta = np.where(gamma > 0, gamma_new / gamma, 0.0)
         p = s + beta * p
@@ -219,7 +220,7 @@ def _cg_correction(op, precond, g0, scale, tol, max_iter):
     return y, it, done
 
 
-def _heavy_ball_correction(op, precond, g0, scale, tol, max_iter, d):
+def _heavy_ball_correction(op, precond, g0, scale, tol, max_iter, d, kw_stop=None):
     """Iterative sketching with momentum on ``min ||A P y - r0||`` from ``y = 0``.
 
     ``y <- y + a P^T A^T (r0 - A P y) + b (y - y_prev)`` with ``a = (1 - r/d)^2``
@@ -233,7 +234,7 @@ def _heavy_ball_correction(op, precond, g0, scale, tol, max_iter, d):
     y_prev = y.copy()
     k = g0.shape[1]
     done = np.zeros(k, dtype=bool)
-    last = np.full(k, np.inf)
+    history = []
     best = np.full(k, np.inf)
     it = 0
     while it < max_iter and not done.all():
@@ -247,20 +248,32 @@ def _heavy_ball_correction(op, precond, g0, scale, tol, max_iter, d):
             # Diverging: finish this correction with CG from the current point.
             g_now = g0 - op.gram(precond.apply(y))[0]
             dy, more, conv = _cg_correction(
-                op, precond, g_now, scale, tol, max_iter - it
+                op, precond, g_now, scale, tol, max_iter - it, kw_stop
             )
             return y + dy, it + more + 1, conv
         best = np.minimum(best, update)
-        done |= _stop(update, last, scale, tol)
-        last = np.where(done, last, update)
+        history.append(update)
+        small = None if kw_stop is None else kw_stop(grad)
+        done |= _stop(history, scale, tol, small)
     return y, it, done
 
 
-def _stop(update, last, scale, tol):
-    """Stop on a small update, or on stagnation at rounding-error level."""
-    small = update <= tol * scale
-    stagnant = (update > 0.5 * last) & (update <= np.sqrt(tol) * scale)
-    return small | stagnant | (update == 0)
+def _stop(history, scale, tol, small=None):
+    """Stop on a small update, or when rounding errors stall the iteration.
+
+    ``history`` lists the update norms so far (arrays over the right-hand
+    sides). Stalling -- no decrease by 0.7 over three steps -- counts as
+    convergence only below ``sqrt(tol) * scale``: there the iteration has hit
+    the floor set by rounding errors, and going on would only drift.
+    """
+    update = history[-1]
+    if small is None:
+        small = update <= tol * scale
+    small = small | (update == 0)
+    if len(history) < 4:
+        return small
+    stalled = (update >= 0.7 * history[-4]) & (update <= np.sqrt(tol) * scale)
+    return small | stalled
 
 
 def _krylov_correction(op, precond, r0, scale, tol, max_iter, method):
@@ -288,13 +301,27 @@ def _krylov_correction(op, precond, r0, scale, tol, max_iter, method):
             done[j] = True
             continue
         # ||A P|| ~ 1: atol bounds ||(AP)^T r|| / ||r||, the optimality.
-        atol = max(tol * scale[j] / bnorm, _EPS)
+        atol = max(tol * scale[j] / bnorm, 1e-3 * _EPS)
         limit = {"iter_lim" if method == "lsqr" else "maxiter": max_iter}
         out = solve(M, r0[:, j], atol=atol, btol=atol, **limit)
         y[:, j], istop, itn = out[0], out[1], out[2]
         n_iter = max(n_iter, itn)
         done[j] = istop not in (3, 7)  # 3: ill-conditioned, 7: iteration limit
     return y, n_iter, done
+
+
+def _kw_stopper(precond, z, rnorm, fro, factor=1.0):
+    """A test ``s -> eta(s) <= factor * eps * ||A||_F`` per column."""
+    znorm = np.linalg.norm(z, axis=0)
+    safe = np.where(znorm > 0, znorm, 1.0)
+    theta2 = (rnorm / safe) ** 2
+    weight = precond.s[:, None] / np.sqrt(precond.s[:, None] ** 2 + theta2)
+
+    def stop(s):
+        eta = np.linalg.norm(weight * s, axis=0) / safe
+        return eta <= factor * _EPS * fro
+
+    return stop
 
 
 def refined_lstsq(
@@ -320,7 +347,10 @@ def refined_lstsq(
         "cg" and "iterative_sketching" need one pass over ``A`` per iteration,
         "lsqr" and "lsmr" two.
     tol : float, default=None
-        Relative accuracy; ``None`` means ``10 * eps``.
+        Relative accuracy; ``None`` means the unit roundoff ``eps / 2``
+        (FOSSILS uses ``10 eps`` with the scale above; the smaller default
+        buys LAPACK's forward error on ill-conditioned, small-residual
+        problems for a few more iterations).
     max_iter : int, default=100
         Iterations per round.
     refine : bool, default=True
@@ -336,7 +366,7 @@ def refined_lstsq(
         right-hand sides), ``backward_error`` (Karlson–Waldén estimate,
         relative to ``||A||_F`` estimated by the sketch) and ``rounds``.
     """
-    tol = 10 * _EPS if tol is None else float(tol)
+    tol = 0.5 * _EPS if tol is None else float(tol)
     z = np.array(z0, dtype=np.float64, copy=True)
     fro = np.sqrt(np.sum(precond.s**2)) if precond.rank else 1.0
     norm_a = precond.s[0] if precond.rank else 1.0
@@ -355,11 +385,17 @@ def refined_lstsq(
         rounds += 1
         scale = norm_a * np.linalg.norm(z, axis=0) + 0.04 * precond.cond * rnorm
         scale = np.where(scale > 0, scale, 1.0)
+        kw_stop = None
+        if rounds == 2:
+            # The refinement round runs until the Karlson-Waldén estimate,
+            # evaluated on the preconditioned gradient s = P^T A^T r (so that
+            # V^T A^T r = s * sigma), shows backward stability.
+            kw_stop = _kw_stopper(precond, z, rnorm, fro)
         if solver == "cg":
-            y, it, conv = _cg_correction(op, precond, g, scale, tol, max_iter)
+            y, it, conv = _cg_correction(op, precond, g, scale, tol, max_iter, kw_stop)
         elif solver == "iterative_sketching":
             y, it, conv = _heavy_ball_correction(
-                op, precond, g, scale, tol, max_iter, d
+                op, precond, g, scale, tol, max_iter, d, kw_stop
             )
         elif solver in ("lsqr", "lsmr"):
             b = op.residual(z)

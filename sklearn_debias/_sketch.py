@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "EMBEDDINGS",
+    "ShiftedRows",
     "make_embedding",
     "random_test_matrix",
     "orthonormal_basis",
@@ -101,6 +102,39 @@ def _sketch_dtype(A):
     return np.float32 if A.dtype == np.float32 else np.float64
 
 
+class ShiftedRows:
+    """The dense matrix ``A - 1 shift^T``, materialised one slice at a time.
+
+    Embeddings accept it in place of an array, so that ``S (A - 1 shift^T)``
+    is computed with the shift subtracted entry by entry (no cancellation when
+    the shift dwarfs the spread of the columns) and without a centred copy of
+    ``A``: only row blocks of a few megabytes are formed.
+
+    Parameters
+    ----------
+    A : ndarray of shape (m, n)
+    shift : ndarray of shape (n,)
+    """
+
+    def __init__(self, A, shift):
+        self.A = np.asarray(A)
+        self.shift = np.asarray(shift, dtype=np.float64)
+        self.shape, self.ndim, self.dtype = self.A.shape, 2, np.dtype(np.float64)
+
+    def __getitem__(self, key):
+        cols = key[1] if isinstance(key, tuple) else slice(None)
+        return self.A[key] - self.shift[cols]
+
+    def astype(self, dtype, copy=False):
+        return self
+
+    def row_blocks(self, start, stop):
+        """Yield ``(offset, block)`` for rows ``[start, stop)``, ~4 MB each."""
+        step = max(1, (4 * 2**20) // (8 * max(self.shape[1], 1)))
+        for a in range(start, stop, step):
+            yield a - start, self[a : min(a + step, stop)]
+
+
 class _Embedding:
     """A random linear map from R^m to R^d, applied to the rows of a matrix.
 
@@ -150,7 +184,7 @@ class _Embedding:
         """
         checked = []
         for A in arrays:
-            if not sp.issparse(A):
+            if not sp.issparse(A) and not isinstance(A, ShiftedRows):
                 A = np.asarray(A)
             if A.ndim not in (1, 2) or A.shape[0] != self.shape[1]:
                 raise ValueError(
@@ -244,7 +278,14 @@ class SparseSignEmbedding(_Embedding):
             for A, dtype in zip(blocks, dtypes, strict=True):
                 if dtype not in chunks:
                     chunks[dtype] = self._chunk(c, dtype, row_scale)
-                prod = chunks[dtype] @ A[start : start + _SPARSE_CHUNK_ROWS]
+                C = chunks[dtype]
+                if isinstance(A, ShiftedRows):
+                    prod = 0.0
+                    stop = start + C.shape[1]
+                    for off, block in A.row_blocks(start, stop):
+                        prod = prod + C[:, off : off + block.shape[0]] @ block
+                else:
+                    prod = C @ A[start : start + _SPARSE_CHUNK_ROWS]
                 out.append(prod.toarray() if sp.issparse(prod) else prod)
             return out
 
@@ -282,11 +323,18 @@ class GaussianEmbedding(_Embedding):
             S *= 1.0 / np.sqrt(d)
             if row_scale is not None:
                 S *= row_scale[start:stop]
-            out = A[start:stop].T @ S.T if sp.issparse(A) else S @ A[start:stop]
-            out = out.T if sp.issparse(A) else out
-            return out.toarray() if sp.issparse(out) else out
+            if sp.issparse(A):
+                out = (A[start:stop].T @ S.T).T
+            elif isinstance(A, ShiftedRows):
+                out = sum(
+                    S[:, off : off + block.shape[0]] @ block
+                    for off, block in A.row_blocks(start, stop)
+                )
+            else:
+                out = S @ A[start:stop]
+            return [out.toarray() if sp.issparse(out) else out]
 
-        return _threaded_sum(part, len(self._seeds))
+        return _threaded_sum(part, len(self._seeds))[0]
 
 
 class SRTTEmbedding(_Embedding):
@@ -320,6 +368,7 @@ class SRTTEmbedding(_Embedding):
             cols = slice(j, min(j + _SRTT_COLUMN_BLOCK, n))
             block = A[:, cols]
             block = block.toarray() if sp.issparse(block) else np.array(block)
+            block = block.reshape(m, -1)
             block = block.astype(dtype, copy=False) * signs[:, None]
             block = scipy.fft.dct(
                 block,
@@ -414,7 +463,19 @@ def random_test_matrix(n, k, rng, kind="gaussian", dtype=np.float64):
 
 
 def orthonormal_basis(Y):
-    """Orthonormal basis of the range of ``Y`` by a Householder QR."""
+    """Orthonormal basis of the range of ``Y`` by a Householder QR.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n, k)
+        Matrix whose range is wanted, ``k <= n``.
+
+    Returns
+    -------
+    Q : ndarray of shape (n, k)
+        Orthonormal columns spanning the range of ``Y`` (when ``Y`` has full
+        column rank; otherwise a superset of it).
+    """
     Q, _ = scipy.linalg.qr(Y, mode="economic", check_finite=False)
     return Q
 

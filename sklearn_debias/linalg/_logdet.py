@@ -33,6 +33,9 @@ def _block_lanczos_runs(matmat, V, n_steps):
     beta : ndarray of shape (n_steps - 1, p)
     lengths : ndarray of shape (p,)
         Number of steps each run took.
+    asymmetry : float
+        Largest relative mismatch ``|q_{j-1}^T M q_j - beta_{j-1}|``, zero up
+        to rounding when ``M`` is symmetric.
     """
     n, p = V.shape
     basis = np.zeros((n_steps, n, p))
@@ -41,6 +44,7 @@ def _block_lanczos_runs(matmat, V, n_steps):
     lengths = np.full(p, n_steps)
     active = np.ones(p, dtype=bool)
     q = V / np.linalg.norm(V, axis=0)
+    asymmetry = 0.0
     for j in range(n_steps):
         basis[j] = q
         w = np.zeros((n, p))
@@ -50,9 +54,15 @@ def _block_lanczos_runs(matmat, V, n_steps):
         if j == n_steps - 1:
             break
         # Full reorthogonalisation against all previous vectors, twice.
-        for _ in range(2):
+        for sweep in range(2):
             coef = np.einsum("kij,ij->kj", basis[: j + 1], w)
             w -= np.einsum("kij,kj->ij", basis[: j + 1], coef)
+            if sweep == 0 and j > 0:
+                # For a symmetric M, q_{j-1}^T M q_j = beta_{j-1}: a free check.
+                gap = np.abs(coef[j - 1] - beta[j - 1])[active]
+                size = (np.abs(alpha[j]) + beta[j - 1])[active]
+                if gap.size:
+                    asymmetry = max(asymmetry, float(np.max(gap / (size + 1e-300))))
         b = np.linalg.norm(w, axis=0)
         scale = np.abs(alpha[: j + 1]).max(axis=0) + (beta[:j].max(axis=0) if j else 0)
         stop = active & (b <= 1e-10 * np.maximum(scale, 1e-300))
@@ -62,7 +72,7 @@ def _block_lanczos_runs(matmat, V, n_steps):
         q = np.where(active, w / np.where(b > 0, b, 1.0), 0.0)
         if not active.any():
             break
-    return alpha, beta, lengths
+    return alpha, beta, lengths, asymmetry
 
 
 def lanczos_quadrature(matmat, V, n_steps, fun=np.log):
@@ -85,8 +95,18 @@ def lanczos_quadrature(matmat, V, n_steps, fun=np.log):
     ritz_min : float
         The smallest Ritz value met (``<= 0`` means ``M`` is not positive
         definite).
+
+    Raises
+    ------
+    ValueError
+        If the Lanczos recurrence shows that ``M`` is not symmetric.
     """
-    alpha, beta, lengths = _block_lanczos_runs(matmat, V, n_steps)
+    alpha, beta, lengths, asymmetry = _block_lanczos_runs(matmat, V, n_steps)
+    if asymmetry > 1e-5:
+        raise ValueError(
+            "A is not symmetric: Lanczos found q_i^T A q_j != q_j^T A q_i "
+            f"(relative mismatch {asymmetry:.2g})"
+        )
     norms2 = np.sum(V**2, axis=0)
     values = np.empty(V.shape[1])
     ritz_min = np.inf
@@ -171,7 +191,8 @@ def logdet(
         ``"nystrom"`` for the preconditioned (debiased) form, ``None`` for
         plain SLQ.
     rank : int, default=None
-        Rank of the Nyström sketch; ``None`` uses half of the budget.
+        Rank of the Nyström sketch (products spent on it); ``None`` uses half
+        of the budget. Ignored without a preconditioner.
     n_lanczos : int, default=None
         Lanczos steps per probe; ``None`` uses 8 with the preconditioner
         (the preconditioned matrix is well conditioned) and 30 without.

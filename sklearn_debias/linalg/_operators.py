@@ -50,7 +50,12 @@ class BlockOperator:
             raise ValueError(f"expected a block of shape ({self.n}, k), got {X.shape}")
         if X.shape[1] == 0:
             return np.zeros((self.n, 0))
-        Y = np.asarray(fun(X), dtype=np.float64)
+        Y = fun(X)
+        if _is_torch_tensor(Y):
+            # A callable built on torch may return a tensor (possibly on a GPU
+            # or attached to an autograd graph).
+            Y = Y.detach().cpu().numpy()
+        Y = np.asarray(Y, dtype=np.float64)
         if Y.ndim == 1 and X.shape[1] == 1:
             Y = Y[:, None]
         if Y.shape != X.shape:
@@ -81,15 +86,21 @@ def _check_order(shape):
     return int(shape[0])
 
 
-def _dense_is_symmetric(A):
+def _symmetry_tol(dtype):
+    # Products such as X @ X.T are symmetric only up to rounding.
+    dtype = dtype if np.issubdtype(dtype, np.floating) else np.float64
+    return np.sqrt(np.finfo(dtype).eps)
+
+
+def _dense_is_symmetric(A, tol):
     scale = np.max(np.abs(A)) if A.size else 0.0
-    return bool(np.max(np.abs(A - A.T), initial=0.0) <= 1e-10 * max(scale, 1e-300))
+    return bool(np.max(np.abs(A - A.T), initial=0.0) <= tol * max(scale, 1e-300))
 
 
-def _sparse_is_symmetric(A):
+def _sparse_is_symmetric(A, tol):
     diff = abs(A - A.T)
     scale = abs(A).max() if A.nnz else 0.0
-    return bool(diff.max() <= 1e-10 * max(scale, 1e-300)) if diff.nnz else True
+    return bool(diff.max() <= tol * max(scale, 1e-300)) if diff.nnz else True
 
 
 def as_block_operator(A, size=None):
@@ -107,17 +118,38 @@ def as_block_operator(A, size=None):
     -------
     op : BlockOperator
     """
+    op = _as_block_operator(A, size)
+    if size is not None and op.n != size:
+        raise ValueError(f"size={size!r} does not match the order {op.n} of A")
+    return op
+
+
+def _as_block_operator(A, size):
     if isinstance(A, LinearOperator):
         n = _check_order(A.shape)
-        return BlockOperator(A.matmat, n, rmatmat=A.rmatmat, symmetric=None)
+
+        def rmatmat(X):
+            try:
+                return A.rmatmat(X)
+            except (NotImplementedError, TypeError) as exc:
+                # scipy raises either, depending on version, when the operator
+                # was built without rmatvec.
+                raise ValueError(
+                    "this method needs products with A.T, but the LinearOperator "
+                    f"could not provide them ({exc}); give it an rmatvec "
+                    "(rmatvec=matvec if A is symmetric)"
+                ) from exc
+
+        return BlockOperator(A.matmat, n, rmatmat=rmatmat, symmetric=None)
     if sp.issparse(A):
         n = _check_order(A.shape)
+        tol = _symmetry_tol(A.dtype)
         A = sp.csr_array(A, dtype=np.float64)
         return BlockOperator(
             lambda X: A @ X,
             n,
             rmatmat=lambda X: A.T @ X,
-            symmetric=_sparse_is_symmetric(A),
+            symmetric=_sparse_is_symmetric(A, tol),
         )
     if _is_torch_tensor(A):
         import torch
@@ -130,8 +162,16 @@ def as_block_operator(A, size=None):
                 out = M @ torch.as_tensor(X, dtype=M.dtype, device=M.device)
             return out.cpu().numpy()
 
+        scale = float(At.abs().max()) if At.numel() else 0.0
+        tol = (
+            float(torch.finfo(At.dtype).eps) ** 0.5 if At.is_floating_point() else 1e-8
+        )
+        symmetric = float((At - At.mT).abs().max()) <= tol * max(scale, 1e-300)
         return BlockOperator(
-            lambda X: apply(At, X), n, rmatmat=lambda X: apply(At.mT, X)
+            lambda X: apply(At, X),
+            n,
+            rmatmat=lambda X: apply(At.mT, X),
+            symmetric=symmetric,
         )
     if isinstance(A, np.ndarray) or (
         hasattr(A, "__array__") and not callable(A) and not hasattr(A, "matmat")
@@ -140,6 +180,7 @@ def as_block_operator(A, size=None):
         if not np.issubdtype(A.dtype, np.number) or np.iscomplexobj(A):
             raise ValueError(f"A must be a real numeric array, got dtype {A.dtype}")
         n = _check_order(A.shape)
+        tol = _symmetry_tol(A.dtype)
         A = A.astype(np.float64, copy=False)
         if not np.all(np.isfinite(A)):
             raise ValueError("A contains NaN or infinite values")
@@ -147,7 +188,7 @@ def as_block_operator(A, size=None):
             lambda X: A @ X,
             n,
             rmatmat=lambda X: A.T @ X,
-            symmetric=_dense_is_symmetric(A),
+            symmetric=_dense_is_symmetric(A, tol),
         )
     if callable(A):
         if size is None:
@@ -205,7 +246,7 @@ def check_psd_core(Omega, Y, method):
             "the products show that A is not symmetric"
         )
     w = np.linalg.eigvalsh(0.5 * (core + core.T))
-    if w.size and w[0] < -1e-8 * max(abs(w[-1]), 1e-300):
+    if w.size and w[0] < -1e-6 * max(abs(w[-1]), 1e-300):
         raise ValueError(
             f"method {method!r} needs a symmetric positive semi-definite A, but "
             f"the products show a negative curvature ({w[0]:.3g})"

@@ -65,10 +65,12 @@ def _hutchpp(op, m, probe, rng):
 def _na_hutchpp(op, m, probe, rng):
     # Non-adaptive Hutch++ (Meyer et al. 2021, Algorithm 2) with the stable
     # generalized Nyström approximation A_hat = A R (S^T A R)^+ S^T A
-    # (Nakatsukasa 2020): a range sketch R of r columns, a larger co-range
-    # sketch S of 2r columns, and Hutchinson on A - A_hat with the rest. All
-    # products are independent of each other (one pass over A).
-    r = m // 6
+    # (Nakatsukasa 2020): a range sketch R of r = m/4 columns, a co-range
+    # sketch S of 2r columns, and Hutchinson on A - A_hat with the remaining
+    # m/4. (Meyer et al. suggest m/6, m/3, m/2; on decaying spectra the larger
+    # sketch was 1.4-2x more accurate here.) All products are independent of
+    # each other: one pass over A.
+    r = m // 4
     R = random_test_matrix(op.n, r, rng)
     S = random_test_matrix(op.n, 2 * r, rng)
     G = random_test_matrix(op.n, m - 3 * r, rng, kind=probe)
@@ -279,7 +281,10 @@ def trace(
     range and ``tr(Q^T A Q)``, and the rest on Hutchinson for the deflated
     matrix. XTrace uses every probe both for the basis and for the Hutchinson
     part by leave-one-out; the spread of the ``m / 2`` leave-one-out
-    estimates gives ``standard_error``. The methods that need a positive
+    estimates gives ``standard_error``; in our benchmarks XTrace's 95%
+    intervals covered the truth 80-95% of the time, XNysTrace's only 35-80%
+    (its leave-one-out estimates are strongly correlated, and its error
+    estimate is optimistic). The methods that need a positive
     semi-definite ``A`` raise a ``ValueError`` when the products show it is
     not.
 

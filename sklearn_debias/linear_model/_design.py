@@ -39,10 +39,17 @@ class RegressionOperator(TallOperator):
         The diagonal of ``D``.
     alpha : float
         Ridge penalty; ``0`` means no augmentation rows.
+    center_blocks : bool, default=False
+        Subtract the means from each row block of a dense ``X`` (a block-sized
+        temporary) instead of through the rank-one correction: slower, but
+        free of cancellation when the means are much larger than the spread.
     """
 
-    def __init__(self, X, Y, sqrt_weights, x_mean, y_mean, col_scale, alpha):
+    def __init__(
+        self, X, Y, sqrt_weights, x_mean, y_mean, col_scale, alpha, center_blocks=False
+    ):
         self.X, self.Y, self.sw = X, Y, sqrt_weights
+        self.center_blocks = bool(center_blocks) and not sp.issparse(X)
         self.x_mean, self.y_mean = x_mean, y_mean
         self.col_scale, self.alpha = col_scale, float(alpha)
         m, n = X.shape
@@ -59,7 +66,9 @@ class RegressionOperator(TallOperator):
         for start in range(0, m, self._block):
             stop = min(start + self._block, m)
             Xb = self.X[start:stop]
-            if not sp.issparse(Xb) and Xb.dtype != np.float64:
+            if self.center_blocks:
+                Xb = Xb - self.x_mean
+            elif not sp.issparse(Xb) and Xb.dtype != np.float64:
                 Xb = Xb.astype(np.float64)
             sw = None if self.sw is None else self.sw[start:stop, None]
             yield start, stop, Xb, sw
@@ -93,7 +102,7 @@ class RegressionOperator(TallOperator):
         self.n_passes += 1
         k = w.shape[1]
         x = self.col_scale[:, None] * w
-        c = self.x_mean @ x
+        c = np.zeros(k) if self.center_blocks else self.x_mean @ x
         if k == 1:  # matrix-vector products (gemv) are faster than gemm here
             x, c = x[:, 0], c[0]
         G = np.zeros(x.shape)
@@ -112,6 +121,8 @@ class RegressionOperator(TallOperator):
                 t *= sw if k > 1 else sw[:, 0]
             G += Xb.T @ t
             S1 += t.sum(axis=0)
+        if self.center_blocks:
+            S1[:] = 0.0
         return self._finish(G.reshape(-1, k), S1, w, nrm2)
 
     def matvec(self, z):

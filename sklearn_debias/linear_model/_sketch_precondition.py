@@ -16,7 +16,7 @@ from sklearn.utils.validation import (
 )
 
 from .._precond_solvers import SOLVERS, SketchPreconditioner, refined_lstsq
-from .._sketch import EMBEDDINGS, make_embedding
+from .._sketch import EMBEDDINGS, ShiftedRows, make_embedding
 from ._design import RegressionOperator
 
 _EPS = np.finfo(np.float64).eps
@@ -88,7 +88,8 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
     tol : float, default=None
         Relative accuracy: a round stops when the update in preconditioned
         coordinates is below ``tol * (||X|| ||coef|| + 0.04 cond(X) ||r||)``.
-        ``None`` means ``10 * eps``, the accuracy of LAPACK.
+        ``None`` means the unit roundoff ``eps / 2``: the forward error of
+        LAPACK. Larger values trade accuracy for fewer passes over ``X``.
     max_iter : int, default=None
         Iterations per refinement round; ``None`` means 100.
     random_state : int, RandomState instance or None, default=None
@@ -105,7 +106,8 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept; ``0.0`` when ``fit_intercept=False``.
     n_iter_ : int
-        Total iterations of the iterative solver (0 for the direct solver).
+        Total iterations of the iterative solver over all refinement rounds
+        (the direct LAPACK solve counts as one).
     rank_ : int
         Numerical rank of the (weighted, centred) ``X``, or of the ridge
         augmented matrix when ``alpha > 0``.
@@ -132,7 +134,8 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
     The columns of the centred, weighted ``X`` are scaled to unit norm
     (estimated from the sketch) before the sketch is factorised. Singular
     values of the sketch below ``max(n_samples, n_features) * eps`` times the
-    largest are dropped (the threshold of ``LinearRegression``): a
+    largest are dropped (numpy's ``lstsq`` default; ``LinearRegression``
+    truncates at ``1e-6``, so it loses accuracy beyond condition ``1e6``): a
     rank-deficient ``X`` then gives the minimum-norm solution, with a warning.
     Ridge uses the sketch of ``[S X; sqrt(alpha) I]``. With ``sample_weight``
     the rows are scaled by the square roots of the weights, again without a
@@ -301,7 +304,7 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
 
         if direct:
             coef, rank = self._fit_direct(X, Y, sw, x_mean, y_mean, alpha, rcond)
-            self.n_iter_, self.sketch_size_, self.backward_error_ = 0, None, None
+            self.n_iter_, self.sketch_size_, self.backward_error_ = 1, None, None
             self.solver_ = "lapack"
         else:
             coef, rank = self._fit_sketched(X, Y, sw, x_mean, y_mean, alpha, rcond, d)
@@ -364,20 +367,35 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         m, n = X.shape
         rng = check_random_state(self.random_state)
         S = make_embedding(self.sketch, d, m, rng)
-        ones = np.ones(m) if sw is None else sw
-        SX, SY, S1 = S.apply_many([X, Y, ones], row_scale=sw)
+        SX, SY, S1 = S.apply_many([X, Y, np.ones(m)], row_scale=sw)
         SX = np.asarray(SX, dtype=np.float64)
         # Centring: S W^{1/2} (X - 1 mu^T) = S W^{1/2} X - (S w^{1/2}) mu^T.
         SX -= np.outer(S1, x_mean)
         SY = SY - np.outer(S1, y_mean)
         norms = np.linalg.norm(SX, axis=0)
-        scale = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 1.0)
+        # A column that centring cancels down to rounding error is zero: it
+        # must not be blown up to unit norm by the equilibration.
+        magnitude = np.linalg.norm(SX + np.outer(S1, x_mean), axis=0)
+        zero = norms <= 1e3 * _EPS * (magnitude + np.linalg.norm(S1) * abs(x_mean))
+        # When the means dwarf the spread, implicit centring loses digits to
+        # cancellation: centre row blocks of a dense X explicitly instead, in
+        # the sketch and in every pass (block-sized temporaries, no copy).
+        spread = np.where(zero, np.inf, norms) / np.sqrt(max(np.sum(S1**2), 1e-300))
+        explicit = not sp.issparse(X) and bool(np.any(abs(x_mean) > 1e2 * spread))
+        if explicit:
+            SX = S.apply(ShiftedRows(X, x_mean), row_scale=sw)
+            norms = np.linalg.norm(SX, axis=0)
+            zero = norms <= 1e3 * _EPS * magnitude
+        scale = 1.0 / np.where(zero, 1.0, norms)
         B = SX * scale
+        B[:, zero] = 0.0
         if alpha > 0:
             B = np.vstack([B, np.diag(np.sqrt(alpha) * scale)])
             SY = np.vstack([SY, np.zeros((n, SY.shape[1]))])
         precond = SketchPreconditioner(B, rcond)
-        op = RegressionOperator(X, Y, sw, x_mean, y_mean, scale, alpha)
+        op = RegressionOperator(
+            X, Y, sw, x_mean, y_mean, scale, alpha, center_blocks=explicit
+        )
         z0 = precond.sketch_solve(SY)
         max_iter = 100 if self.max_iter is None else int(self.max_iter)
         z, info = refined_lstsq(

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
@@ -133,6 +134,9 @@ def _resolve(estimator):
             affines=affines + plan.affines,
             predictor=estimator,
         )
+    if isinstance(estimator, FrozenEstimator):
+        plan = _resolve(estimator.estimator)
+        return None if plan is None else plan._replace(predictor=estimator)
     if isinstance(estimator, GridSearchCV | RandomizedSearchCV):
         if not hasattr(estimator, "best_estimator_"):
             return None
@@ -188,7 +192,8 @@ def supports_autograd(estimator):
         :func:`to_float32`, ``"passthrough"``), or a fitted
         :class:`~sklearn.compose.TransformedTargetRegressor` with such a
         regressor and an affine target transformer, or a fitted
-        ``GridSearchCV``/``RandomizedSearchCV`` whose ``best_estimator_`` is one.
+        ``GridSearchCV``/``RandomizedSearchCV`` whose ``best_estimator_`` is one,
+        or a :class:`~sklearn.frozen.FrozenEstimator` around any of these.
 
     Returns
     -------
@@ -379,9 +384,8 @@ def autograd_derivatives(
     gradient : ndarray of shape (n_samples, n_features)
         Derivatives with respect to every input column.
     laplacian : ndarray of shape (n_samples,)
-        Sum of the second derivatives over ``laplacian_columns``.
-
-    The three arrays are float64 and come as a :class:`Derivatives` named tuple.
+        Sum of the second derivatives over ``laplacian_columns``. The three
+        float64 arrays come as a :class:`Derivatives` named tuple.
 
     Raises
     ------

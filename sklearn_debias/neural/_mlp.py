@@ -160,7 +160,7 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(-1, 1, size=(200, 2))
     >>> y = np.sin(X[:, 0]) + X[:, 1] ** 2
-    >>> reg = MLPSurrogate(hidden_layer_sizes=(32,), max_epochs=100, lr=1e-2,
+    >>> reg = MLPSurrogate(hidden_layer_sizes=(32,), max_epochs=50, lr=3e-2,
     ...                    random_state=0).fit(X, y)
     >>> reg.predict(X[:3]).shape
     (3,)

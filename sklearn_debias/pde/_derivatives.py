@@ -32,9 +32,10 @@ __all__ = [
     "resolve_derivative_method",
     "surrogate_derivatives",
     "finite_difference_derivatives",
+    "randomized_laplacian",
 ]
 
-DERIVATIVE_METHODS = ("auto", "autograd", "finite_difference")
+DERIVATIVE_METHODS = ("auto", "autograd", "finite_difference", "randomized")
 
 # Elements (rows x columns x evaluations) of one block of perturbed inputs.
 _BLOCK_ELEMENTS = 1 << 22
@@ -101,12 +102,12 @@ def resolve_derivative_method(estimator, method):
     ----------
     estimator : fitted regressor
         The surrogate.
-    method : {"auto", "autograd", "finite_difference"}
+    method : {"auto", "autograd", "finite_difference", "randomized"}
         ``"auto"`` picks autograd when the estimator supports it.
 
     Returns
     -------
-    method : {"autograd", "finite_difference"}
+    method : {"autograd", "finite_difference", "randomized"}
     """
     if method not in DERIVATIVE_METHODS:
         raise ValueError(
@@ -121,7 +122,7 @@ def resolve_derivative_method(estimator, method):
             UserWarning,
             stacklevel=3,
         )
-    if method == "finite_difference":
+    if method in ("finite_difference", "randomized"):
         return method
     unwrapped = (
         estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
@@ -137,14 +138,28 @@ def resolve_derivative_method(estimator, method):
     return "finite_difference"
 
 
+def _output_precision(f0):
+    """Machine epsilon of the surrogate's arithmetic, judged from its output.
+
+    float32 outputs, and float64 outputs that are all exactly float32 numbers
+    (a float32 network whose predictions were cast), get float32's epsilon.
+    """
+    if f0.dtype == np.float32 or (
+        f0.dtype == np.float64 and np.array_equal(f0, f0.astype(np.float32))
+    ):
+        return float(np.finfo(np.float32).eps)
+    return float(np.finfo(np.float64).eps)
+
+
 def finite_difference_derivatives(predict, X, laplacian_columns):
     """Value, gradient and partial Laplacian of ``predict`` by central differences.
 
     The step in column ``j`` at a point is ``h = η^{1/4} max(1, |x_j|)``, made
     exactly representable, with ``η`` the machine epsilon of ``predict``'s
-    output dtype: it balances the ``O(h²)`` truncation error of the second
-    difference against its ``O(η/h²)`` rounding error (the first difference
-    shares the step; its error is ``O(h²) + O(η/h)``, smaller still).
+    arithmetic (float32 when its outputs are float32 numbers): it balances the
+    ``O(h²)`` truncation error of the second difference against its
+    ``O(η/h²)`` rounding error (the first difference shares the step; its
+    error is ``O(h²) + O(η/h)``, smaller still).
 
     Parameters
     ----------
@@ -172,8 +187,7 @@ def finite_difference_derivatives(predict, X, laplacian_columns):
         x = X[start : start + block]
         m = x.shape[0]
         f0 = np.asarray(predict(x))
-        eta = np.finfo(f0.dtype).eps if np.issubdtype(f0.dtype, np.floating) else 0
-        eta = max(eta, np.finfo(np.float64).eps)
+        eta = _output_precision(f0)
         h = eta**0.25 * np.maximum(1.0, np.abs(x))
         h = (x + h) - x  # exactly representable steps
         shifted = np.repeat(x[None], 2 * p, axis=0)  # (2p, m, p)
@@ -189,6 +203,42 @@ def finite_difference_derivatives(predict, X, laplacian_columns):
         second = (fp - 2.0 * f0[:, None] + fm) / h**2
         laplacian[start : start + m] = second[:, cols].sum(axis=1)
     return value, gradient, laplacian
+
+
+def randomized_laplacian(predict, X, rng):
+    """Value and an unbiased one-probe estimate of the Laplacian of ``predict``.
+
+    With a Rademacher vector ``v``, ``E[vᵀ H v] = tr H = Δf``; the second
+    directional difference ``(f(x + hv) - 2f(x) + f(x - hv)) / h²`` estimates
+    ``vᵀ H v`` to ``O(h²)`` with three evaluations per point, whatever the
+    dimension (central differences need ``2d + 1``). Inside a Monte Carlo
+    simulation the probe's noise averages out with the paths'.
+
+    Parameters
+    ----------
+    predict : callable
+        ``predict(X) -> (n,)``.
+    X : ndarray of shape (n, p)
+        Points.
+    rng : numpy.random.Generator
+        Source of the probes.
+
+    Returns
+    -------
+    value : ndarray of shape (n,)
+    laplacian : ndarray of shape (n,)
+        One unbiased (up to ``O(h²)``) draw per point.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n, p = X.shape
+    f0 = np.asarray(predict(X))
+    eta = _output_precision(f0)
+    f0 = f0.astype(np.float64)
+    h = eta**0.25 * np.maximum(1.0, np.abs(X).max(axis=1))
+    v = rng.choice(np.array([-1.0, 1.0]), size=(n, p))
+    f = np.asarray(predict(np.concatenate([X + h[:, None] * v, X - h[:, None] * v])))
+    f = f.astype(np.float64)
+    return f0, (f[:n] - 2.0 * f0 + f[n:]) / h**2
 
 
 def _predict_checked(estimator, X):

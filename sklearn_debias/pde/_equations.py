@@ -94,11 +94,6 @@ class PoissonEquation:
     def n_dims(self):
         return self.domain.n_dims
 
-    @property
-    def n_inputs(self):
-        """Number of input columns of the solution (``d``)."""
-        return self.domain.n_dims
-
     def exact_solution(self, X):
         """The exact solution at the rows of ``X``, when it was given.
 
@@ -225,9 +220,15 @@ class SemilinearParabolicPDE:
         domain=None,
         exact_solution=None,
     ):
-        drift = np.asarray(drift, dtype=np.float64)
+        try:
+            drift = np.asarray(drift, dtype=np.float64)
+        except (TypeError, ValueError):
+            drift = np.full((1, 1), np.nan)  # rejected just below
         if drift.ndim > 1 or not np.all(np.isfinite(drift)):
-            raise ValueError("drift must be a finite scalar or a 1-d array")
+            raise ValueError(
+                "drift must be a finite scalar or a 1-d array (constant "
+                "coefficients only)"
+            )
         if not (isinstance(sigma, numbers.Real) and np.isfinite(sigma) and sigma > 0):
             raise ValueError(f"sigma must be a positive number, got {sigma!r}")
         if nonlinearity is not None and not callable(nonlinearity):

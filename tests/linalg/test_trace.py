@@ -345,3 +345,37 @@ def test_psd_methods_reject_nonsymmetric_and_indefinite(method):
     indefinite = spectrum_matrix(40, np.linspace(-1, 1, 40))
     with pytest.raises(ValueError, match="positive semi-definite"):
         trace(aslinearoperator(indefinite), 10, method=method, random_state=0)
+
+
+def test_linear_operator_without_rmatvec():
+    from scipy.sparse.linalg import LinearOperator
+
+    A = poly_matrix(40, 1)
+    op = LinearOperator(A.shape, matvec=lambda x: A @ x)
+    # XTrace needs only products with A ...
+    ref = trace(A, 12, random_state=0).estimate
+    assert trace(op, 12, random_state=0).estimate == pytest.approx(ref, rel=1e-12)
+    # ... NA-Hutch++ needs A.T and says so.
+    with pytest.raises(ValueError, match="rmatvec"):
+        trace(op, 12, method="na-hutch++", random_state=0)
+
+
+def test_torch_nonsymmetric_rejected_by_psd_method_and_size_mismatch():
+    torch = pytest.importorskip("torch")
+    B = np.random.default_rng(0).standard_normal((30, 30))
+    with pytest.raises(ValueError, match="not symmetric"):
+        trace(torch.from_numpy(B), 10, method="xnystrace")
+    with pytest.raises(ValueError, match="does not match"):
+        trace(B, 10, size=20)
+
+
+def test_callable_returning_torch_tensor_with_grad():
+    torch = pytest.importorskip("torch")
+    A = poly_matrix(40, 1)
+    At = torch.from_numpy(A).requires_grad_(True)
+
+    def hvp(X):  # e.g. a Hessian-vector product written in torch
+        return At @ torch.from_numpy(X)
+
+    ref = trace(A, 12, random_state=0).estimate
+    assert trace(hvp, 12, size=40, random_state=0).estimate == pytest.approx(ref)

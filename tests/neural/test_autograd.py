@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -410,9 +411,13 @@ def test_search_cv_and_dataframe_inputs(data):
         cv=2,
     ).fit(frame, y)
     assert supports_autograd(search)
+    assert supports_autograd(FrozenEstimator(search))
+    assert not supports_autograd(FrozenEstimator(Ridge()))
     assert not supports_autograd(GridSearchCV(MLPSurrogate(), {"lr": [0.1]}))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "feature names" warning
-        value, gradient, _ = autograd_derivatives(search, frame.iloc[:5], [1, 2])
+        value, gradient, _ = autograd_derivatives(
+            FrozenEstimator(search), frame.iloc[:5], [1, 2]
+        )
     np.testing.assert_allclose(value, search.predict(frame.iloc[:5]), rtol=1e-10)
     assert gradient.shape == (5, 3)

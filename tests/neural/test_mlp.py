@@ -149,3 +149,30 @@ def test_diverging_training_raises():
     reg = MLPSurrogate((8,), optimizer="sgd", lr=1e30, max_epochs=5, random_state=0)
     with pytest.raises(ValueError, match="non-finite"):
         reg.fit(X, X[:, 0] * 1e3)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", "lbfgs", "RMSprop"])
+def test_optimizers(optimizer):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(300, 3))
+    y = np.sin(X).sum(axis=1)
+    if optimizer == "RMSprop":
+        optimizer = torch.optim.RMSprop
+    full_batch = optimizer == "lbfgs"
+    reg = MLPSurrogate(
+        (16,),
+        optimizer=optimizer,
+        lr=0.5 if full_batch else 1e-2,
+        batch_size=300 if full_batch else 64,
+        max_epochs=20,
+        random_state=0,
+    ).fit(X, y)
+    assert reg.score(X, y) > 0.95
+
+
+def test_loss_curve_without_default_callbacks():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(100, 2))
+    reg = MLPSurrogate((8,), max_epochs=4, net_params={"callbacks": "disable"})
+    reg.fit(X, X[:, 0])
+    assert len(reg.loss_curve_) == reg.n_iter_ == 4

@@ -36,7 +36,11 @@ def _grad(X):
 
 def _second(X):
     return np.column_stack(
-        [-np.sin(X[:, 0]) * np.exp(X[:, 1]), np.sin(X[:, 0]) * np.exp(X[:, 1]), 6 * X[:, 2]]
+        [
+            -np.sin(X[:, 0]) * np.exp(X[:, 1]),
+            np.sin(X[:, 0]) * np.exp(X[:, 1]),
+            6 * X[:, 2],
+        ]
     )
 
 
@@ -46,7 +50,9 @@ def test_finite_differences_match_analytic(scale):
     X[:, 1] = np.clip(X[:, 1], -3, 3)
     value, grad, lap = finite_difference_derivatives(_f, X, [1, 2])
     np.testing.assert_allclose(value, _f(X))
-    np.testing.assert_allclose(grad, _grad(X), rtol=1e-6, atol=1e-6 * np.abs(_f(X)).max())
+    np.testing.assert_allclose(
+        grad, _grad(X), rtol=1e-6, atol=1e-6 * np.abs(_f(X)).max()
+    )
     expected = _second(X)[:, 1:].sum(axis=1)
     atol = 1e-4 * (1 + np.abs(_f(X)).max() / np.maximum(1, np.abs(X).max()) ** 2)
     np.testing.assert_allclose(lap, expected, rtol=1e-4, atol=atol)
@@ -138,3 +144,25 @@ def test_autograd_dispatch_for_torch_surrogates():
     np.testing.assert_allclose(value, net.predict(Xq), atol=1e-5)
     np.testing.assert_allclose(grad, grad_fd, atol=2e-2)
     np.testing.assert_allclose(lap, lap_fd, atol=0.5)
+
+
+def test_float32_predictions_cast_to_float64_are_detected():
+    X = np.random.default_rng(1).uniform(-1, 1, (20, 3))
+    _, grad, lap = finite_difference_derivatives(
+        lambda Z: _f(Z).astype(np.float32).astype(np.float64), X, [0, 1, 2]
+    )
+    np.testing.assert_allclose(lap, _second(X).sum(axis=1), atol=0.5)
+    np.testing.assert_allclose(grad, _grad(X), atol=0.05)
+
+
+def test_randomized_laplacian_is_unbiased():
+    from sklearn_debias.pde._derivatives import randomized_laplacian
+
+    X = np.repeat(np.random.default_rng(3).uniform(-1, 1, (4, 3)), 4000, axis=0)
+    value, lap = randomized_laplacian(_f, X, np.random.default_rng(0))
+    np.testing.assert_allclose(value, _f(X))
+    lap = lap.reshape(4, 4000)
+    exact = _second(X[::4000]).sum(axis=1)
+    se = lap.std(axis=1, ddof=1) / np.sqrt(4000)
+    assert np.all(np.abs(lap.mean(axis=1) - exact) < 4 * se + 1e-6)
+    assert np.all(se > 0)  # the probe is genuinely random here (mixed partials)

@@ -115,6 +115,8 @@ def test_parabolic_pde_checks():
         bad.evaluate_nonlinearity(np.zeros(2), np.zeros((2, 1)), np.zeros(2), None)
     with pytest.raises(ValueError, match="sigma"):
         SemilinearParabolicPDE(0.0, -1.0, None, np.sin, 1.0)
+    with pytest.raises(ValueError, match="constant coefficients"):
+        SemilinearParabolicPDE(lambda x: x, 1.0, None, np.sin, 1.0)
     with pytest.raises(ValueError, match="disagree"):
         SemilinearParabolicPDE(np.zeros(3), 1.0, None, np.sin, 1.0, domain=Ball(2))
     with pytest.raises(ValueError, match="needs a domain"):

@@ -13,7 +13,7 @@ def _run(X, drift, sigma, T, g, F, levels, n_paths, seed=0):
         sigma=sigma,
         T=T,
         terminal=g,
-        generator=lambda t, x: (lambda u, z: F(t, x, u, z)),
+        generator=lambda t, x: lambda u, z: F(t, x, u, z),
         levels=levels,
         n_paths=n_paths,
         seed=np.random.SeedSequence(seed),
@@ -43,9 +43,7 @@ def test_feynman_kac_value_and_gradient():
     u, z, se = _run(X, mu, sigma, T, g, F, levels=1, n_paths=20_000)
     assert np.all(np.abs(u - exact) < 4 * se)
     # Gradient: repeat to get its spread, then a z-test on the mean.
-    zs = np.stack(
-        [_run(X, mu, sigma, T, g, F, 1, 2000, seed=s)[1] for s in range(20)]
-    )
+    zs = np.stack([_run(X, mu, sigma, T, g, F, 1, 2000, seed=s)[1] for s in range(20)])
     z_mean, z_se = zs.mean(axis=0), zs.std(axis=0, ddof=1) / np.sqrt(len(zs))
     score = (z_mean - 2 * sigma * shifted) / z_se
     assert np.all(np.abs(score) < 4.5), score
