@@ -284,7 +284,7 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         The fitted fold surrogates, ``n_repeats * n_folds`` of them.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     See Also

@@ -36,6 +36,7 @@ bounds for the linear least squares problem. *BIT* 37(4), 862-869.
 import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg as spla
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "SOLVERS",
@@ -119,9 +120,14 @@ class SketchPreconditioner:
     """
 
     def __init__(self, SA, rcond):
-        U, s, Vt = scipy.linalg.svd(
-            SA, full_matrices=False, check_finite=False, lapack_driver="gesdd"
-        )
+        # Small SVDs run faster on one thread than with multithreaded LAPACK's
+        # synchronisations (dramatically so on a busy machine).
+        d, n = SA.shape
+        limit = 1 if d * n * n < 1e10 else None
+        with threadpool_limits(limits=limit, user_api="blas"):
+            U, s, Vt = scipy.linalg.svd(
+                SA, full_matrices=False, check_finite=False, lapack_driver="gesdd"
+            )
         if s.size == 0 or s[0] == 0.0:
             rank = 0
         else:

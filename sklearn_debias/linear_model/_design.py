@@ -13,13 +13,17 @@ a dense ``X`` goes through row blocks that stay in cache, so ``A^T (b - A z)``
 costs one read of ``X`` and no copy of it.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from .._precond_solvers import TallOperator
+from .._sketch import _n_threads
 
 # Bytes of X per row block of a fused pass (fits in a typical L2/L3 cache).
-_BLOCK_BYTES = 4 * 2**20
+_BLOCK_BYTES = 2 * 2**20
 
 
 class RegressionOperator(TallOperator):
@@ -56,22 +60,20 @@ class RegressionOperator(TallOperator):
         self.m = m
         self.shape = (m + n if self.alpha > 0 else m, n)
         if sp.issparse(X):
-            self._block = m
+            self._block_rows = max(m, 1)
         else:
-            self._block = max(64, _BLOCK_BYTES // (8 * max(n, 1)))
+            self._block_rows = max(64, _BLOCK_BYTES // (8 * max(n, 1)))
         self.n_passes = 0
 
-    def _blocks(self):
-        m = self.m
-        for start in range(0, m, self._block):
-            stop = min(start + self._block, m)
-            Xb = self.X[start:stop]
-            if self.center_blocks:
-                Xb = Xb - self.x_mean
-            elif not sp.issparse(Xb) and Xb.dtype != np.float64:
-                Xb = Xb.astype(np.float64)
-            sw = None if self.sw is None else self.sw[start:stop, None]
-            yield start, stop, Xb, sw
+    def _block(self, start, stop):
+        """Rows ``[start, stop)`` of ``X`` (centred, float64) and of ``sqrt(w)``."""
+        Xb = self.X[start:stop]
+        if self.center_blocks:
+            Xb = Xb - self.x_mean
+        elif not sp.issparse(Xb) and Xb.dtype != np.float64:
+            Xb = Xb.astype(np.float64)
+        sw = None if self.sw is None else self.sw[start:stop, None]
+        return Xb, sw
 
     def _finish(self, G, S1, w, nrm2):
         """``D (G - mu S1^T)`` plus the ridge rows' contribution ``alpha D^2 w``."""
@@ -98,29 +100,52 @@ class RegressionOperator(TallOperator):
 
     def _pass(self, w, residual):
         """One read of ``X``: ``t = W^{1/2}(X x - c)`` (or the residual) per block,
-        accumulating ``X^T W^{1/2} t``, its column sums and ``||t||^2``."""
+        accumulating ``X^T W^{1/2} t``, its column sums and ``||t||^2``.
+
+        The row blocks are shared among a few threads, each calling
+        single-threaded BLAS on cache-sized blocks: many small multithreaded
+        BLAS calls would each pay a thread synchronisation, which is slow on a
+        busy machine.
+        """
         self.n_passes += 1
         k = w.shape[1]
         x = self.col_scale[:, None] * w
         c = np.zeros(k) if self.center_blocks else self.x_mean @ x
         if k == 1:  # matrix-vector products (gemv) are faster than gemm here
             x, c = x[:, 0], c[0]
-        G = np.zeros(x.shape)
-        S1 = np.zeros(k)
-        nrm2 = np.zeros(k)
-        for start, stop, Xb, sw in self._blocks():
-            t = Xb @ x
-            t -= c
-            if residual:
-                yb = self.Y[start:stop] - self.y_mean
-                t = (yb[:, 0] if k == 1 else yb) - t
-            if sw is not None:
-                t *= sw if k > 1 else sw[:, 0]
-            nrm2 += np.einsum("i...,i...->...", t, t)
-            if sw is not None:
-                t *= sw if k > 1 else sw[:, 0]
-            G += Xb.T @ t
-            S1 += t.sum(axis=0)
+        starts = list(range(0, self.m, self._block_rows))
+        n_threads = min(_n_threads(), len(starts))
+
+        def work(t):
+            G = np.zeros(x.shape)
+            S1 = np.zeros(k)
+            nrm2 = np.zeros(k)
+            lo = len(starts) * t // n_threads
+            hi = len(starts) * (t + 1) // n_threads
+            for start in starts[lo:hi]:
+                stop = min(start + self._block_rows, self.m)
+                Xb, sw = self._block(start, stop)
+                v = Xb @ x
+                v -= c
+                if residual:
+                    yb = self.Y[start:stop] - self.y_mean
+                    v = (yb[:, 0] if k == 1 else yb) - v
+                if sw is not None:
+                    v *= sw if k > 1 else sw[:, 0]
+                nrm2 += np.einsum("i...,i...->...", v, v)
+                if sw is not None:
+                    v *= sw if k > 1 else sw[:, 0]
+                G += Xb.T @ v
+                S1 += v.sum(axis=0)
+            return G, S1, nrm2
+
+        if n_threads <= 1:
+            parts = [work(0)]
+        else:
+            with threadpool_limits(limits=1, user_api="blas"):
+                with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                    parts = list(pool.map(work, range(n_threads)))
+        G, S1, nrm2 = (sum(p[i] for p in parts) for i in range(3))
         if self.center_blocks:
             S1[:] = 0.0
         return self._finish(G.reshape(-1, k), S1, w, nrm2)

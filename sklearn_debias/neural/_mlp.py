@@ -132,7 +132,7 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
         float32 inputs of shape ``(n, n_features_in_)`` to ``(n, 1)``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
     n_iter_ : int
         Number of epochs run.

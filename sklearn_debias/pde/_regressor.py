@@ -203,7 +203,7 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         The simulator used (None when ``pde`` is None).
     n_features_in_ : int
         Number of input columns seen in :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in :meth:`fit`, when ``X`` had string column names.
 
     See Also
