@@ -229,12 +229,17 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
     sampler : callable, scipy.stats distribution, qmc engine or ndarray, default=None
         Draws from P for the cheap side: a callable ``(n, rng) -> X``, anything
         with ``rvs`` (a univariate distribution is drawn per coordinate), a
-        ``scipy.stats.qmc`` engine (P uniform on the unit cube), or an array of
-        shape ``(N, n_features)``, a fixed pool used in full by every fold.
+        ``scipy.stats.qmc`` engine (P uniform on the unit cube; one
+        low-discrepancy set of ``n_samples`` points, shared by the folds, whose
+        standard error is reported as if the draws were independent, which is
+        conservative), or an array of shape ``(N, n_features)``, a fixed pool
+        used in full by every fold.
         ``None``: P is known only through X, so the estimate is plain Monte
         Carlo of the labels, with a warning.
     n_samples : int, default=100_000
-        Fresh draws per fold (surrogate evaluations); ignored for a pool.
+        Fresh draws per fold (surrogate evaluations); for a qmc engine the size
+        of the shared point set (a Sobol' set is rounded up to a power of 2);
+        ignored for a pool.
     cv : int or cross-validation splitter, default=5
         Cross-fitting folds. An int gives shuffled ``KFold`` splits drawn
         afresh for each repeat.
@@ -410,6 +415,8 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         self._check_params(n)
         functional = check_functional(self.functional)
         sampler = check_sampler(self.sampler, X.shape[1])
+        if sampler is not None:
+            sampler = sampler.freeze(self.n_samples)
         n_folds = (
             self.cv
             if isinstance(self.cv, numbers.Integral)
@@ -467,7 +474,12 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
                 continue
             Tf = apply_functional(functional, oof, "the held-out predictions")
             cheap = [res[2] for res in fold_res]
-            n_cheap = len(cheap[0]) if sampler.is_pool else sum(len(c) for c in cheap)
+            if sampler.low_discrepancy:
+                n_cheap = np.inf  # no Monte Carlo noise to trade labels against
+            elif sampler.is_pool:
+                n_cheap = len(cheap[0])
+            else:
+                n_cheap = sum(len(c) for c in cheap)
             if self.coef == "optimal":
                 weights = _optimal_weights(Ty, Tf, fold_of, n_folds, n_cheap)
             else:

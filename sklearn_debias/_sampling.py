@@ -7,7 +7,8 @@ The ``sampler`` parameter of the debiased estimators accepts
   a univariate one is drawn independently in each coordinate;
 * a ``scipy.stats.qmc`` engine, whose points lie in the unit cube (P is then the
   uniform distribution on ``[0, 1)^d``; compose with a ``ppf`` in a callable for
-  other distributions);
+  other distributions). It draws one low-discrepancy point set, shared by every
+  fold like a pool (a Sobol' set is rounded up to a power of 2);
 * an array of shape ``(N, n_features)``: a fixed pool of draws from P, used in
   full by every fold.
 """
@@ -36,6 +37,9 @@ class Sampler:
         self.is_pool = isinstance(source, np.ndarray) or (
             hasattr(source, "__array__") and not callable(source)
         )
+        # Low-discrepancy draws integrate smooth functions with an error far
+        # below Monte Carlo's: estimators need not trade labels for them.
+        self.low_discrepancy = False
         self._engine = None
         if self.is_pool:
             pool = np.asarray(source)
@@ -53,10 +57,29 @@ class Sampler:
             )
 
     def describe(self):
+        if getattr(self, "source_name", None):
+            return self.source_name
         if self.is_pool:
             return f"sampler array pool of {len(self.source)} draws"
         name = getattr(self.source, "__name__", None) or type(self.source).__name__
         return f"sampler {name}"
+
+    def freeze(self, n):
+        """For a qmc engine: draw its shared point set of (at least) ``n`` points.
+
+        Returns a pool-backed sampler; other samplers are returned unchanged.
+        """
+        if self._engine is None:
+            return self
+        from scipy.stats import qmc
+
+        if isinstance(self._engine, qmc.Sobol):
+            n = 1 << int(np.ceil(np.log2(n)))
+        points = self.draw(n, None)
+        frozen = Sampler(points, self.n_features)
+        frozen.low_discrepancy = True
+        frozen.source_name = self.describe()
+        return frozen
 
     def draw(self, n, rng):
         """Draw ``n`` points (the whole pool for an array), validated."""

@@ -249,6 +249,29 @@ def test_qmc_engine_of_the_user_is_not_advanced():
     assert_allclose(engine.random(4), first)
 
 
+def test_qmc_engine_shares_one_point_set_like_a_pool():
+    f, X, y = genz_data(3)
+    pool = qmc.Sobol(3, seed=3).random(1024)
+    kw = dict(coef=1.0, random_state=0)
+    # 1000 rounds up to the 1024 points of a balanced Sobol' set.
+    a = DebiasedFunctionalEstimator(
+        quadratic_surrogate(), sampler=qmc.Sobol(3, seed=3), n_samples=1000, **kw
+    ).fit(X, y)
+    b = DebiasedFunctionalEstimator(quadratic_surrogate(), sampler=pool, **kw).fit(X, y)
+    assert_allclose(a.estimate_, b.estimate_, rtol=1e-13)
+    # Low-discrepancy draws are not traded against labels: no (1 + n/N) shrink.
+    c = DebiasedFunctionalEstimator(
+        quadratic_surrogate(),
+        sampler=qmc.Sobol(3, seed=3),
+        n_samples=1024,
+        random_state=0,
+    ).fit(X, y)
+    d = DebiasedFunctionalEstimator(
+        quadratic_surrogate(), sampler=pool, random_state=0
+    ).fit(X, y)
+    assert_allclose(c.coef_ / d.coef_, 1 + len(y) / 1024, rtol=1e-12)
+
+
 def test_multivariate_distribution_sampler():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 2))

@@ -1,7 +1,6 @@
 """Stochastic diagonal estimation: diagonal Hutchinson and XDiag."""
 
 import numpy as np
-import scipy.linalg
 
 from .._sketch import random_test_matrix
 from ._operators import (
@@ -12,17 +11,12 @@ from ._operators import (
     exact_columns,
 )
 from ._results import DiagonalResult
-from ._trace import _leave_one_out_directions
+from ._trace import _leave_one_out_directions, _mean_and_se, _range_sketch
 
 __all__ = ["diagonal", "DIAGONAL_METHODS"]
 
 _METHODS = {"xdiag": 4, "hutchinson": 2}
 DIAGONAL_METHODS = tuple(_METHODS)
-
-
-def _mean_and_se(samples):
-    m = samples.shape[1]
-    return samples.mean(axis=1), samples.std(axis=1, ddof=1) / np.sqrt(m)
 
 
 def _diag_hutchinson(op, m, probe, rng):
@@ -38,16 +32,7 @@ def _xdiag(op, m, probe, rng):
     #   d_i = diag(P_i A) + omega_i * ((I - P_i) A omega_i).
     # diag(P_i A) = rowsum(Q * Z) - (Q s_i) * (Z s_i) with Z = A^T Q, and,
     # since A omega_i = Q R e_i, (I - P_i) A omega_i = (Q s_i) / ||R^{-T} e_i||.
-    n, k = op.n, m // 2
-    Omega = random_test_matrix(n, k, rng, kind=probe)
-    Y = op.matmat(Omega)
-    Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
-    if np.min(np.abs(np.diag(R))) <= 1e3 * np.finfo(float).eps * np.abs(R[0, 0]):
-        # A has rank < k: shift the sketch to one of A + nu I and remove nu.
-        nu = np.sqrt(n) * 1e3 * np.finfo(float).eps * np.linalg.norm(Y)
-        Q, R = scipy.linalg.qr(Y + nu * Omega, mode="economic", check_finite=False)
-    else:
-        nu = 0.0
+    Omega, _, Q, R, nu = _range_sketch(op, m // 2, probe, rng)
     S, norms = _leave_one_out_directions(R)
     Z = op.rmatmat(Q) + nu * Q
     QS, ZS = Q @ S, Z @ S

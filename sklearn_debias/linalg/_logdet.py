@@ -16,6 +16,7 @@ from ._operators import (
     check_symmetric,
 )
 from ._results import LogdetResult
+from ._trace import _mean_and_se
 
 __all__ = ["logdet", "lanczos_quadrature"]
 
@@ -293,11 +294,10 @@ def logdet(
             "A is not positive definite: Lanczos found a non-positive Ritz value "
             f"({ritz_min:.3g})"
         )
-    est = logdet_p + float(np.mean(values))
-    se = float(np.std(values, ddof=1) / np.sqrt(n_probes))
+    mean, se = _mean_and_se(values)
     return LogdetResult(
-        est,
-        se,
+        logdet_p + float(mean),
+        float(se),
         op.n_matvecs,
         method,
         logdet_preconditioner=logdet_p,

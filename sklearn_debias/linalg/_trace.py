@@ -35,8 +35,9 @@ TRACE_METHODS = tuple(_METHODS)
 
 
 def _mean_and_se(samples):
-    m = samples.shape[0]
-    return float(np.mean(samples)), float(np.std(samples, ddof=1) / np.sqrt(m))
+    """Mean of ``samples`` along the last axis and its standard error."""
+    m = samples.shape[-1]
+    return samples.mean(axis=-1), samples.std(axis=-1, ddof=1) / np.sqrt(m)
 
 
 def _quadratic_forms(X, AX):
@@ -119,6 +120,26 @@ def _leave_one_out_directions(R):
     return Rinv.T / norms, norms
 
 
+def _range_sketch(op, k, probe, rng):
+    """``k`` probes ``Omega`` and ``Y = (A + nu I) Omega = QR`` (XTrace, XDiag).
+
+    The shift ``nu`` is 0 unless ``A`` has rank < ``k`` (its range is then
+    captured exactly): a tiny ``nu > 0`` keeps ``R`` invertible, and the
+    caller removes its contribution at the end. Returns
+    ``Omega, Y, Q, R, nu``.
+    """
+    Omega = random_test_matrix(op.n, k, rng, kind=probe)
+    Y = op.matmat(Omega)
+    Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
+    if np.min(np.abs(np.diag(R))) <= 1e3 * np.finfo(float).eps * np.abs(R[0, 0]):
+        nu = np.sqrt(op.n) * 1e3 * np.finfo(float).eps * np.linalg.norm(Y)
+        Y = Y + nu * Omega
+        Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
+    else:
+        nu = 0.0
+    return Omega, Y, Q, R, nu
+
+
 def _xtrace(op, m, probe, rng):
     # Epperly, Tropp and Webber (2024). With k = m/2 probes Omega and Y = A
     # Omega = QR, the i-th estimate uses the basis of Y without column i,
@@ -128,17 +149,7 @@ def _xtrace(op, m, probe, rng):
     # Each t_i is unbiased; their mean is the estimate and their spread the
     # error estimate. Everything reduces to k x k matrices given Z = A Q.
     n, k = op.n, m // 2
-    Omega = random_test_matrix(n, k, rng, kind=probe)
-    Y = op.matmat(Omega)
-    Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
-    if np.min(np.abs(np.diag(R))) <= 1e3 * np.finfo(float).eps * np.abs(R[0, 0]):
-        # A has rank < k: its range is captured exactly. Shift the sketch of
-        # A + nu I and subtract n nu at the end, so that R is invertible.
-        nu = np.sqrt(n) * 1e3 * np.finfo(float).eps * np.linalg.norm(Y)
-        Y = Y + nu * Omega
-        Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
-    else:
-        nu = 0.0
+    Omega, Y, Q, R, nu = _range_sketch(op, k, probe, rng)
     S, _ = _leave_one_out_directions(R)
     Z = op.matmat(Q) + nu * Q  # (A + nu I) Q
     H = Q.T @ Z

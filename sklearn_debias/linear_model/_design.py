@@ -26,6 +26,31 @@ from .._sketch import _n_threads
 _BLOCK_BYTES = 2 * 2**20
 
 
+class _PairwiseSum:
+    """Sum of many arrays by pairwise (binary-tree) accumulation.
+
+    ``X^T r`` summed over thousands of row blocks cancels to a small vector
+    near the solution; pairwise accumulation keeps its rounding error
+    ``O(log(n_blocks) eps)`` instead of ``O(n_blocks eps)``.
+    """
+
+    def __init__(self):
+        self._stack = []  # (level, partial sum), levels strictly decreasing
+
+    def add(self, value):
+        level, value = 0, np.array(value, dtype=np.float64)
+        while self._stack and self._stack[-1][0] == level:
+            value += self._stack.pop()[1]
+            level += 1
+        self._stack.append((level, value))
+
+    def total(self, shape):
+        out = np.zeros(shape)
+        for _, value in reversed(self._stack):
+            out += value.reshape(shape)
+        return out
+
+
 class RegressionOperator(TallOperator):
     """The operator ``[W^{1/2} (X - 1 mu^T) D ; sqrt(alpha) D]`` and its target.
 
@@ -117,7 +142,7 @@ class RegressionOperator(TallOperator):
         n_threads = min(_n_threads(), len(starts))
 
         def work(t):
-            G = np.zeros(x.shape)
+            G = _PairwiseSum()
             S1 = np.zeros(k)
             nrm2 = np.zeros(k)
             lo = len(starts) * t // n_threads
@@ -135,9 +160,9 @@ class RegressionOperator(TallOperator):
                 nrm2 += np.einsum("i...,i...->...", v, v)
                 if sw is not None:
                     v *= sw if k > 1 else sw[:, 0]
-                G += Xb.T @ v
+                G.add(Xb.T @ v)
                 S1 += v.sum(axis=0)
-            return G, S1, nrm2
+            return G.total(x.shape), S1, nrm2
 
         if n_threads <= 1:
             parts = [work(0)]

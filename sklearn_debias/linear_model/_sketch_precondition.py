@@ -277,7 +277,9 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
 
         if self.fit_intercept:
             if sample_weight is None:
-                x_mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+                x_mean = np.asarray(
+                    X.mean(axis=0, dtype=np.float64), dtype=np.float64
+                ).ravel()
                 y_mean = Y.mean(axis=0)
             else:
                 x_mean = np.asarray(X.T @ sample_weight, dtype=np.float64).ravel()

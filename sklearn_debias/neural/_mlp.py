@@ -219,12 +219,7 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if not isinstance(self.lr, numbers.Real) or not self.lr > 0:
             raise ValueError(f"lr must be a positive number, got {self.lr!r}.")
-        if isinstance(self.optimizer, str):
-            if self.optimizer not in _OPTIMIZERS:
-                raise ValueError(
-                    f"optimizer must be one of {_OPTIMIZERS} or a torch optimizer "
-                    f"class, got {self.optimizer!r}."
-                )
+        if isinstance(self.optimizer, str) and self.optimizer in _OPTIMIZERS:
             optimizer = {
                 "adam": torch.optim.Adam,
                 "adamw": torch.optim.AdamW,

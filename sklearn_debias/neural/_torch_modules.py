@@ -18,10 +18,6 @@ ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
 }
 
-# Activations whose second derivative vanishes almost everywhere: fine for
-# regression, useless for PDE residuals (the Laplacian of the network is 0).
-PIECEWISE_LINEAR_ACTIVATIONS = ("relu",)
-
 
 def _as_buffer(value, size):
     """Float32 tensor of shape ``(size,)`` from a scalar, an array or None."""

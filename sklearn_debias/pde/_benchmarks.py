@@ -5,12 +5,10 @@ here against its PDE ``∂_t u + μ·∇u + (σ²/2)Δu + F(t, x, u, σ∇u) = 0
 suite checks every exact solution's residual by finite differences.
 """
 
-import numbers
-
 import numpy as np
 from scipy.special import expit
 
-from ._domains import Ball, Box
+from ._domains import Ball, Box, _check_dim
 from ._equations import SemilinearParabolicPDE
 
 __all__ = [
@@ -19,12 +17,6 @@ __all__ = [
     "lqg",
     "diffusion_reaction",
 ]
-
-
-def _check_dim(d):
-    if not isinstance(d, numbers.Integral) or d < 1:
-        raise ValueError(f"d must be a positive integer, got {d!r}")
-    return int(d)
 
 
 def _unit_box(d):

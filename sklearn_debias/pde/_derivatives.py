@@ -87,6 +87,18 @@ def _piecewise_reason(estimator):
     return None
 
 
+def _unfrozen(estimator):
+    """The estimator inside a ``FrozenEstimator``, or ``estimator`` itself."""
+    return estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
+
+
+def _check_derivative_method(method):
+    if method not in DERIVATIVE_METHODS:
+        raise ValueError(
+            f"derivatives must be one of {DERIVATIVE_METHODS}, got {method!r}"
+        )
+
+
 def _supports_autograd(estimator):
     try:
         from sklearn_debias.neural import supports_autograd
@@ -109,10 +121,7 @@ def resolve_derivative_method(estimator, method):
     -------
     method : {"autograd", "finite_difference", "randomized"}
     """
-    if method not in DERIVATIVE_METHODS:
-        raise ValueError(
-            f"derivatives must be one of {DERIVATIVE_METHODS}, got {method!r}"
-        )
+    _check_derivative_method(method)
     reason = _piecewise_reason(estimator)
     if reason is not None:
         warnings.warn(
@@ -124,9 +133,7 @@ def resolve_derivative_method(estimator, method):
         )
     if method in ("finite_difference", "randomized"):
         return method
-    unwrapped = (
-        estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
-    )
+    unwrapped = _unfrozen(estimator)
     if _supports_autograd(unwrapped):
         return "autograd"
     if method == "autograd":
@@ -278,11 +285,8 @@ def surrogate_derivatives(estimator, X, laplacian_columns, method):
     if method == "autograd":
         from sklearn_debias.neural import autograd_derivatives
 
-        unwrapped = (
-            estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
-        )
         value, gradient, laplacian = autograd_derivatives(
-            unwrapped, X, np.asarray(laplacian_columns, dtype=int)
+            _unfrozen(estimator), X, np.asarray(laplacian_columns, dtype=int)
         )
     else:
         value, gradient, laplacian = finite_difference_derivatives(

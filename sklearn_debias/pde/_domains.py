@@ -14,6 +14,22 @@ from sklearn.utils import check_random_state
 __all__ = ["Ball", "Box"]
 
 
+def _check_dim(d):
+    if not isinstance(d, numbers.Integral) or d < 1:
+        raise ValueError(f"d must be a positive integer, got {d!r}")
+    return int(d)
+
+
+def _uniform_directions(rng, n, d):
+    """``n`` points drawn uniformly from the unit sphere of ``R^d``."""
+    v = rng.standard_normal((n, d))
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    bad = norm[:, 0] == 0
+    if np.any(bad):  # probability zero; keep the draw well defined
+        v[bad, 0], norm[bad, 0] = 1.0, 1.0
+    return v / norm
+
+
 class _Domain:
     """Common validation for the domains."""
 
@@ -74,9 +90,7 @@ class Ball(_Domain):
     """
 
     def __init__(self, d, center=0.0, radius=1.0):
-        if not isinstance(d, numbers.Integral) or d < 1:
-            raise ValueError(f"d must be a positive integer, got {d!r}")
-        self.n_dims = int(d)
+        self.n_dims = _check_dim(d)
         center = np.asarray(center, dtype=np.float64)
         if center.ndim == 0:
             center = np.full(self.n_dims, float(center))
@@ -144,8 +158,7 @@ class Ball(_Domain):
         X : ndarray of shape (n_samples, n_dims)
         """
         rng = check_random_state(random_state)
-        direction = rng.standard_normal((n_samples, self.n_dims))
-        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        direction = _uniform_directions(rng, n_samples, self.n_dims)
         radius = self.radius * rng.uniform(size=(n_samples, 1)) ** (1.0 / self.n_dims)
         return self.center + radius * direction
 

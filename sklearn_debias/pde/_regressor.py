@@ -2,6 +2,7 @@
 
 import numbers
 import warnings
+from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
@@ -12,7 +13,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._derivatives import (
-    DERIVATIVE_METHODS,
+    _check_derivative_method,
     _predict_checked,
     randomized_laplacian,
     resolve_derivative_method,
@@ -32,8 +33,6 @@ _SAMPLES_PER_CHUNK = 1 << 15
 
 
 def _resolve_method(pde, method):
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if isinstance(pde, PoissonEquation):
         if method not in ("auto", "walk_on_spheres"):
             raise ValueError(
@@ -288,14 +287,10 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def _check_params(self):
-        method = None if self.pde is None else _resolve_method(self.pde, self.method)
-        if self.pde is None and self.method not in _METHODS:
+        if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
-        if self.derivatives not in DERIVATIVE_METHODS:
-            raise ValueError(
-                f"derivatives must be one of {DERIVATIVE_METHODS}, got "
-                f"{self.derivatives!r}"
-            )
+        method = None if self.pde is None else _resolve_method(self.pde, self.method)
+        _check_derivative_method(self.derivatives)
         if self.n_paths is not None and not (
             isinstance(self.n_paths, numbers.Integral) and self.n_paths >= 1
         ):
@@ -403,32 +398,21 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         root = np.random.SeedSequence(rng.randint(np.iinfo(np.int32).max, size=4))
         seeds = root.spawn(len(starts))
         if method == "walk_on_spheres":
-            jobs = (
-                delayed(_walk_chunk)(
-                    self.estimator_,
-                    self.pde,
-                    X[s : s + chunk],
-                    derivatives,
-                    n_paths,
-                    self.epsilon,
-                    seed,
-                )
-                for s, seed in zip(starts, seeds, strict=True)
-            )
+            simulate = partial(_walk_chunk, epsilon=self.epsilon)
         else:
             levels = self.levels if method == "mlp" else 1
-            jobs = (
-                delayed(_picard_chunk)(
-                    self.estimator_,
-                    self.pde,
-                    X[s : s + chunk],
-                    derivatives,
-                    n_paths,
-                    levels,
-                    seed,
-                )
-                for s, seed in zip(starts, seeds, strict=True)
+            simulate = partial(_picard_chunk, levels=levels)
+        jobs = (
+            delayed(simulate)(
+                self.estimator_,
+                self.pde,
+                X[s : s + chunk],
+                derivatives,
+                n_paths,
+                seed=seed,
             )
+            for s, seed in zip(starts, seeds, strict=True)
+        )
         results = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
         correction = np.concatenate([r[0] for r in results])
         std = np.concatenate([r[1] for r in results])

@@ -17,16 +17,9 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._domains import _uniform_directions
+
 __all__ = ["walk_on_spheres", "green_radius"]
-
-
-def _uniform_directions(rng, n, d):
-    v = rng.standard_normal((n, d))
-    norm = np.linalg.norm(v, axis=1, keepdims=True)
-    bad = norm[:, 0] == 0
-    if np.any(bad):  # probability zero; keep the draw well defined
-        v[bad, 0], norm[bad, 0] = 1.0, 1.0
-    return v / norm
 
 
 def green_radius(rng, n, d):

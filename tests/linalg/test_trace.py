@@ -76,17 +76,23 @@ def test_xnystrace_matches_brute_force_leave_one_out(probe):
 # --- unbiasedness and accuracy -----------------------------------------------
 
 
+def _bias_z_score(A, n_matvecs, method, n_seeds):
+    """z-score of the mean estimate over ``n_seeds`` seeds against ``tr(A)``."""
+    ests = np.array(
+        [
+            trace(A, n_matvecs, method=method, random_state=s).estimate
+            for s in range(n_seeds)
+        ]
+    )
+    return (ests.mean() - np.trace(A)) / (ests.std(ddof=1) / np.sqrt(ests.size))
+
+
 @pytest.mark.parametrize("method", TRACE_METHODS)
 def test_unbiased_on_small_matrix(method):
     # Every method is unbiased: the mean over many seeds is within a few
     # standard errors of the truth (a spectrum that decays slowly, so the
     # low-rank part does not already give the answer).
-    A = poly_matrix(40, 0.5, seed=3)
-    truth = np.trace(A)
-    ests = np.array(
-        [trace(A, 12, method=method, random_state=s).estimate for s in range(600)]
-    )
-    z = (ests.mean() - truth) / (ests.std(ddof=1) / np.sqrt(ests.size))
+    z = _bias_z_score(poly_matrix(40, 0.5, seed=3), 12, method, n_seeds=600)
     assert abs(z) < 3.5, z
 
 
@@ -94,25 +100,13 @@ def test_unbiased_on_small_matrix(method):
 def test_unbiased_on_nonsymmetric_matrix(method):
     rng = np.random.default_rng(0)
     A = rng.standard_normal((30, 30)) + np.diag(np.arange(30.0))
-    truth = np.trace(A)
-    ests = np.array(
-        [trace(A, 12, method=method, random_state=s).estimate for s in range(600)]
-    )
-    z = (ests.mean() - truth) / (ests.std(ddof=1) / np.sqrt(ests.size))
+    z = _bias_z_score(A, 12, method, n_seeds=600)
     assert abs(z) < 3.5, z
 
 
 def test_hutchinson_unbiased_400_seeds():
     # Done-when: n = 500, 100 matvecs, eigenvalues i^-2, |z| < 3.5.
-    A = poly_matrix(500, 2)
-    truth = np.trace(A)
-    ests = np.array(
-        [
-            trace(A, 100, method="hutchinson", random_state=s).estimate
-            for s in range(400)
-        ]
-    )
-    z = (ests.mean() - truth) / (ests.std(ddof=1) / np.sqrt(ests.size))
+    z = _bias_z_score(poly_matrix(500, 2), 100, "hutchinson", n_seeds=400)
     assert abs(z) < 3.5, z
 
 
@@ -194,12 +188,7 @@ def test_done_when_targets_400_seeds():
 @pytest.mark.slow
 @pytest.mark.parametrize("method", TRACE_METHODS)
 def test_unbiased_many_seeds(method):
-    A = poly_matrix(60, 1, seed=4)
-    truth = np.trace(A)
-    ests = np.array(
-        [trace(A, 16, method=method, random_state=s).estimate for s in range(5000)]
-    )
-    z = (ests.mean() - truth) / (ests.std(ddof=1) / np.sqrt(ests.size))
+    z = _bias_z_score(poly_matrix(60, 1, seed=4), 16, method, n_seeds=5000)
     assert abs(z) < 3.5, z
 
 
