@@ -245,7 +245,10 @@ def _heavy_ball_correction(op, precond, g0, scale, tol, max_iter, d, kw_stop=Non
     it = 0
     while it < max_iter and not done.all():
         it += 1
-        grad = g0p - precond.apply_transpose(op.gram(precond.apply(y))[0])
+        if it == 1:  # y = 0: no pass needed
+            grad = g0p
+        else:
+            grad = g0p - precond.apply_transpose(op.gram(precond.apply(y))[0])
         y_new = y + a * grad + b * (y - y_prev)
         y_new[:, done] = y[:, done]
         update = np.linalg.norm(y_new - y, axis=0)

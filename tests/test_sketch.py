@@ -120,3 +120,19 @@ def test_bad_arguments():
         S @ np.ones((99, 2))
     with pytest.raises(ValueError, match="row_scale"):
         S.apply(np.ones((100, 2)), row_scale=np.ones(5))
+
+
+@pytest.mark.parametrize("method", EMBEDDINGS)
+def test_shifted_rows_sketch(method):
+    # S (A - 1 shift^T) formed block by block, without cancellation.
+    from sklearn_debias._sketch import ShiftedRows
+
+    rng = np.random.default_rng(0)
+    m = 70_000
+    shift = np.array([1e8, -3.0, 0.0])
+    A = rng.standard_normal((m, 3)) + shift
+    w = rng.uniform(0.5, 1.5, m)
+    S = make_embedding(method, 30, m, np.random.default_rng(1))
+    got = S.apply(ShiftedRows(A, shift), row_scale=w)
+    want = S.apply(A - shift, row_scale=w)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-8)
