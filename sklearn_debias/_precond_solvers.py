@@ -416,7 +416,20 @@ def refined_lstsq(
         z += precond.apply(y)
         n_iter += it
         converged = conv
+    extended = getattr(op, "residual_gradient_extended", None)
+    g_ext = extended(z) if (refine and precond.rank and extended) else None
+    if g_ext is not None:
+        # A last correction from a gradient free of float64 rounding, run
+        # until the Karlson-Waldén estimate shows backward stability.
+        y, it, _ = _cg_correction(
+            op, precond, g_ext, 1.0, 0.0, max_iter, _kw_stopper(precond, z, rnorm, fro)
+        )
+        z += precond.apply(y)
+        n_iter += it
     g, rnorm2 = op.residual_gradient(z)
+    if g_ext is not None:
+        # The float64 gradient's rounding would dominate the estimate.
+        g = extended(z)
     eta = karlson_walden_estimate(precond, g, z, np.sqrt(rnorm2)) / fro
     return z, {
         "n_iter": n_iter,

@@ -175,6 +175,38 @@ class RegressionOperator(TallOperator):
             S1[:] = 0.0
         return self._finish(G.reshape(-1, k), S1, w, nrm2)
 
+    def residual_gradient_extended(self, z):
+        """``A^T (b - A z)`` accumulated in extended precision, or ``None``.
+
+        With a large residual, the float64 rounding of ``b - A z`` and of
+        ``A^T r`` sets a floor on the forward error several times above
+        LAPACK's; one correction from this gradient removes it. Dense ``X``
+        only, on platforms whose ``long double`` is the hardware 80-bit format
+        (elsewhere it is either no wider than float64 or emulated and slow).
+        """
+        if sp.issparse(self.X) or np.finfo(np.longdouble).nmant != 63:
+            return None
+        self.n_passes += 1
+        ld = np.longdouble
+        x = (self.col_scale[:, None] * z).astype(ld)
+        mean = self.x_mean.astype(ld)
+        c = mean @ x
+        G = np.zeros(x.shape, dtype=ld)
+        S1 = np.zeros(x.shape[1], dtype=ld)
+        for start in range(0, self.m, self._block_rows):
+            stop = min(start + self._block_rows, self.m)
+            Xb = self.X[start:stop].astype(ld)
+            v = (self.Y[start:stop] - self.y_mean).astype(ld) - (Xb @ x - c)
+            if self.sw is not None:
+                v *= self.sw[start:stop, None] ** 2
+            G += Xb.T @ v
+            S1 += v.sum(axis=0)
+        g = self.col_scale[:, None] * (G - np.outer(mean, S1))
+        g = g.astype(np.float64)
+        if self.alpha > 0:
+            g -= self.alpha * self.col_scale[:, None] ** 2 * z
+        return g
+
     def matvec(self, z):
         """``A @ z`` of shape ``(m [+ n], k)``."""
         self.n_passes += 1
