@@ -176,33 +176,34 @@ class RegressionOperator(TallOperator):
         return self._finish(G.reshape(-1, k), S1, w, nrm2)
 
     def residual_gradient_extended(self, z):
-        """``A^T (b - A z)`` accumulated in extended precision, or ``None``.
+        """``A^T (b - A z)`` with ``X^T r`` accumulated in extended precision.
 
-        With a large residual, the float64 rounding of ``b - A z`` and of
-        ``A^T r`` sets a floor on the forward error several times above
-        LAPACK's; one correction from this gradient removes it. Dense ``X``
-        only, on platforms whose ``long double`` is the hardware 80-bit format
-        (elsewhere it is either no wider than float64 or emulated and slow).
+        Near the solution ``X^T r`` is a sum of large terms that cancel, so the
+        float64 rounding of its products and sums sets a floor on the forward
+        error of large-residual problems several times above LAPACK's; the
+        residual ``r`` itself is fine in float64. Returns ``None`` for sparse
+        ``X`` and where ``long double`` is not the hardware 80-bit format
+        (elsewhere it is no wider than float64, or emulated and slow).
         """
         if sp.issparse(self.X) or np.finfo(np.longdouble).nmant != 63:
             return None
         self.n_passes += 1
         ld = np.longdouble
-        x = (self.col_scale[:, None] * z).astype(ld)
-        mean = self.x_mean.astype(ld)
-        c = mean @ x
+        x = self.col_scale[:, None] * z
+        c = self.x_mean @ x
         G = np.zeros(x.shape, dtype=ld)
         S1 = np.zeros(x.shape[1], dtype=ld)
         for start in range(0, self.m, self._block_rows):
             stop = min(start + self._block_rows, self.m)
-            Xb = self.X[start:stop].astype(ld)
-            v = (self.Y[start:stop] - self.y_mean).astype(ld) - (Xb @ x - c)
-            if self.sw is not None:
-                v *= self.sw[start:stop, None] ** 2
-            G += Xb.T @ v
+            Xb, sw = self._block(start, stop)
+            v = (self.Y[start:stop] - self.y_mean) - (Xb @ x - c)
+            if sw is not None:
+                v *= sw**2
+            v = v.astype(ld)
+            G += Xb.T.astype(ld) @ v
             S1 += v.sum(axis=0)
-        g = self.col_scale[:, None] * (G - np.outer(mean, S1))
-        g = g.astype(np.float64)
+        mean = self.x_mean.astype(ld)
+        g = (self.col_scale[:, None] * (G - np.outer(mean, S1))).astype(np.float64)
         if self.alpha > 0:
             g -= self.alpha * self.col_scale[:, None] ** 2 * z
         return g
