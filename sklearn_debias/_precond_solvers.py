@@ -416,17 +416,17 @@ def refined_lstsq(
         z += precond.apply(y)
         n_iter += it
         converged = conv
-    extended = getattr(op, "residual_gradient_extended", None)
+    accurate = getattr(op, "residual_gradient_accurate", None)
     # The float64 floor of X^T r matters only where the large-residual term
     # cond^2 eps ||r|| / (||A|| ||z||) of the forward error exceeds cond eps.
     need = precond.cond * rnorm > norm_a * np.linalg.norm(z, axis=0)
     g_ext = None
-    if refine and precond.rank and n_iter and extended and need.any():
-        g_ext = extended(z)
+    if refine and precond.rank and n_iter and accurate and need.any():
+        g_ext = accurate(z)
     if g_ext is not None:
-        # A last correction from a gradient free of float64 rounding, for the
-        # columns that need it, run until the Karlson-Waldén estimate shows
-        # backward stability.
+        # A last correction from an accurately summed gradient, for the columns
+        # that need it, run until the Karlson-Waldén estimate shows backward
+        # stability.
         g_ext[:, ~need] = 0.0
         y, it, _ = _cg_correction(
             op, precond, g_ext, 1.0, 0.0, max_iter, _kw_stopper(precond, z, rnorm, fro)

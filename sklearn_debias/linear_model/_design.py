@@ -51,6 +51,17 @@ class _PairwiseSum:
         return out
 
 
+def _tree_sum(P):
+    """Sum of the rows of ``P`` as a balanced binary tree (rounding O(log m))."""
+    while P.shape[0] > 1:
+        h = P.shape[0] // 2
+        Q = P[:h] + P[h : 2 * h]
+        if P.shape[0] % 2:
+            Q[-1] += P[-1]
+        P = Q
+    return P[0]
+
+
 class RegressionOperator(TallOperator):
     """The operator ``[W^{1/2} (X - 1 mu^T) D ; sqrt(alpha) D]`` and its target.
 
@@ -175,35 +186,34 @@ class RegressionOperator(TallOperator):
             S1[:] = 0.0
         return self._finish(G.reshape(-1, k), S1, w, nrm2)
 
-    def residual_gradient_extended(self, z):
-        """``A^T (b - A z)`` with ``X^T r`` accumulated in extended precision.
+    def residual_gradient_accurate(self, z):
+        """``A^T (b - A z)`` with ``X^T r`` summed pairwise, or ``None``.
 
-        Near the solution ``X^T r`` is a sum of large terms that cancel, so the
-        float64 rounding of its products and sums sets a floor on the forward
-        error of large-residual problems several times above LAPACK's; the
-        residual ``r`` itself is fine in float64. Returns ``None`` for sparse
-        ``X`` and where ``long double`` is not the hardware 80-bit format
-        (elsewhere it is no wider than float64, or emulated and slow).
+        Near the solution ``X^T r`` is a sum of large terms that cancel. BLAS
+        sums each block's products one after another, and that rounding sets
+        a floor on the forward error of large-residual problems several times
+        above LAPACK's; the products themselves and the residual are fine in
+        float64. Here the products of each block are summed as a balanced
+        tree (and the blocks pairwise), which removes the floor. Dense ``X``
+        only (``None`` for sparse ``X``).
         """
-        if sp.issparse(self.X) or np.finfo(np.longdouble).nmant != 63:
+        if sp.issparse(self.X):
             return None
         self.n_passes += 1
-        ld = np.longdouble
         x = self.col_scale[:, None] * z
         c = self.x_mean @ x
-        G = np.zeros(x.shape, dtype=ld)
-        S1 = np.zeros(x.shape[1], dtype=ld)
+        k = x.shape[1]
+        G, S1 = _PairwiseSum(), _PairwiseSum()
         for start in range(0, self.m, self._block_rows):
             stop = min(start + self._block_rows, self.m)
             Xb, sw = self._block(start, stop)
             v = (self.Y[start:stop] - self.y_mean) - (Xb @ x - c)
             if sw is not None:
                 v *= sw**2
-            v = v.astype(ld)
-            G += Xb.T.astype(ld) @ v
-            S1 += v.sum(axis=0)
-        mean = self.x_mean.astype(ld)
-        g = (self.col_scale[:, None] * (G - np.outer(mean, S1))).astype(np.float64)
+            G.add(np.stack([_tree_sum(Xb * v[:, [j]]) for j in range(k)], axis=1))
+            S1.add(_tree_sum(v))
+        G, S1 = G.total(x.shape), S1.total((k,))
+        g = self.col_scale[:, None] * (G - np.outer(self.x_mean, S1))
         if self.alpha > 0:
             g -= self.alpha * self.col_scale[:, None] ** 2 * z
         return g

@@ -85,9 +85,9 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         computed residual; it makes the solution backward stable (Epperly,
         Meier and Nakatsukasa, 2024) at the cost of a few passes, and is
         skipped when the backward error is already at rounding level. For
-        dense ``X`` on x86-64 it ends with a correction from a gradient
-        accumulated in 80-bit extended precision, which brings the forward
-        error of large-residual problems to LAPACK's level.
+        dense ``X`` and a large residual it ends with a correction from a
+        gradient whose products are summed pairwise, which brings the forward
+        error to LAPACK's level.
     tol : float, default=None
         Relative accuracy: a round stops when the update in preconditioned
         coordinates is below ``tol * (||X|| ||coef|| + 0.04 cond(X) ||r||)``.
