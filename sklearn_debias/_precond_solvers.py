@@ -420,16 +420,16 @@ def refined_lstsq(
     # The float64 floor of X^T r matters only where the large-residual term
     # cond^2 eps ||r|| / (||A|| ||z||) of the forward error exceeds cond eps.
     need = precond.cond * rnorm > norm_a * np.linalg.norm(z, axis=0)
-    g_ext = None
+    g_acc = None
     if refine and precond.rank and n_iter and accurate and need.any():
-        g_ext = accurate(z)
-    if g_ext is not None:
+        g_acc = accurate(z)
+    if g_acc is not None:
         # A last correction from an accurately summed gradient, for the columns
         # that need it, run until the Karlson-Waldén estimate shows backward
         # stability.
-        g_ext[:, ~need] = 0.0
+        g_acc[:, ~need] = 0.0
         y, it, _ = _cg_correction(
-            op, precond, g_ext, 1.0, 0.0, max_iter, _kw_stopper(precond, z, rnorm, fro)
+            op, precond, g_acc, 1.0, 0.0, max_iter, _kw_stopper(precond, z, rnorm, fro)
         )
         z += precond.apply(y)
         n_iter += it
