@@ -198,7 +198,9 @@ def test_coverage_200_seeds():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["oscillatory", "gaussian", "product_peak"])
+@pytest.mark.parametrize(
+    "family", ["oscillatory", "gaussian", "product_peak", "continuous"]
+)
 def test_coverage_gaussian_process_slow(family):
     """The default surrogate, 400 seeds: 95% intervals cover 93-97%."""
     f = GenzFunction(family, n_features=3, random_state=2)
@@ -491,5 +493,8 @@ def test_default_surrogate_is_a_gaussian_process_and_debiases():
         sampler=uniform_sampler, n_samples=5000, random_state=0
     ).fit(X, y)
     assert "GaussianProcessRegressor" in repr(est.estimators_[0])
+    # The smooth and the axis-aligned rough kernel, weighed by the likelihood.
+    kernel = est.estimators_[0][-1].kernel_
+    assert "RBF" in repr(kernel) and "TensorProductMatern" in repr(kernel)
     assert abs(est.estimate_ - f.integral) < 4 * est.standard_error_
     assert est.variance_reduction_ > 50

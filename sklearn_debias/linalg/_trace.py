@@ -185,12 +185,25 @@ def _xtrace(op, m, probe, rng):
     return est - n * nu, se
 
 
+def _schur_pairs(M):
+    """Entry ``(i, j)``: ``M_jj - M_ij^2 / M_ii``, for every pair.
+
+    For ``M = G^{-1}`` it is ``[(G_{-i})^{-1}]_jj``, where ``G_{-i}`` is ``G``
+    without row and column ``i``. The diagonal (``i == j``) has no meaning
+    and is set to 1.
+    """
+    d = np.diag(M)
+    out = d[None, :] - M**2 / d[:, None]
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
 def _xnystrace(op, m, probe, rng):
     # Epperly, Tropp and Webber (2024), for symmetric PSD A. The i-th estimate
     # uses the Nyström approximation A_i from all probes but omega_i,
     #   t_i = tr(A_i) + omega_i^T (A - A_i) omega_i,
-    # computed by downdating G^{-1}, G = Omega^T A Omega:
-    #   A_i = A_hat - z_i z_i^T / d_i,  z_i = Y G^{-1} e_i,  d_i = (G^{-1})_ii,
+    # computed by downdating M = G^{-1}, G = Omega^T A Omega:
+    #   A_i = A_hat - z_i z_i^T / d_i,  z_i = Y M e_i,  d_i = M_ii,
     # so that omega_i^T (A - A_i) omega_i = 1 / d_i. A shift nu makes G
     # positive definite in floating point; n nu is subtracted at the end.
     n, k = op.n, m
@@ -212,17 +225,47 @@ def _xnystrace(op, m, probe, rng):
         C = scipy.linalg.cholesky(0.5 * (G + G.T), lower=False, check_finite=False)
     B = scipy.linalg.solve_triangular(C, Y.T, trans="T", check_finite=False).T
     X = scipy.linalg.solve_triangular(C, np.eye(k), trans="T", check_finite=False)
-    d = np.sum(X**2, axis=0)
-    z2 = np.sum((B @ X) ** 2, axis=0)
+    M = X.T @ X  # G^{-1}
+    Z = B @ X  # Y G^{-1}
+    Kz = Z.T @ Z
+    d, z2 = np.diag(M), np.diag(Kz)
+    trace_hat = np.sum(B**2)
+    # Residual omega_j^T (A - A_S) omega_j of probe j against the Nyström
+    # approximation A_S of the probes S: 1 / [(G_{S+j})^{-1}]_jj. With the
+    # Gaussian "improved" normalisation it is rescaled to its mean length:
+    # (A - A_S) vanishes on range(Omega_S), and the part of omega_j orthogonal
+    # to that range is isotropic in dimension n - |S|, so multiplying by
+    # (n - |S|) / ||(I - P_S) omega_j||^2 keeps it unbiased. ||(I - P_S)
+    # omega_j||^-2 = [(Omega_{S+j}^T Omega_{S+j})^{-1}]_jj.
+    if probe == "gaussian":
+        _, R_omega = scipy.linalg.qr(Omega, mode="economic", check_finite=False)
+        Rinv = scipy.linalg.solve_triangular(R_omega, np.eye(k), check_finite=False)
+        W = Rinv @ Rinv.T  # (Omega^T Omega)^{-1}
+    # Leave-one-out estimates (S = all probes but j).
     residual = 1.0 / d
     if probe == "gaussian":
-        # (A - A_i) vanishes on range(Omega_{-i}); the part of omega_i
-        # orthogonal to it is isotropic in dimension n - k + 1 (see _xtrace).
-        _, R_omega = scipy.linalg.qr(Omega, mode="economic", check_finite=False)
-        _, norms = _leave_one_out_directions(R_omega)
-        residual *= (n - k + 1) * norms**2
-    est, se = _mean_and_se(np.sum(B**2) - z2 / d + residual)
-    return est - n * nu, se
+        residual *= (n - k + 1) * np.diag(W)
+    t = trace_hat - z2 / d + residual
+    # Standard error: the jackknife over probes. Estimate i of the jackknife
+    # is XNysTrace on the k - 1 probes other than i, the mean over j != i of
+    # leave-two-out estimates (S = all probes but i and j), by downdating A_hat
+    # by both columns:  tr(A_S) = tr(A_hat) - tr(M_TT^{-1} (Z^T Z)_TT),
+    # T = {i, j}. The paper's error estimate, the spread of the t_i, ignores
+    # their strong correlation and covered the truth 35-80% of the time at
+    # 95%; the jackknife estimates the
+    # variance of the (k - 1)-probe estimator, an upper bound in expectation
+    # by the Efron-Stein inequality, and is therefore conservative.
+    det = np.outer(d, d) - M**2
+    np.fill_diagonal(det, 1.0)
+    low_rank_drop = (np.outer(z2, d) - 2.0 * M * Kz + np.outer(d, z2)) / det
+    residual2 = 1.0 / _schur_pairs(M)
+    if probe == "gaussian":
+        residual2 *= (n - k + 2) * _schur_pairs(W)
+    t2 = trace_hat - low_rank_drop + residual2
+    np.fill_diagonal(t2, 0.0)
+    jackknife = t2.sum(axis=1) / (k - 1)
+    se = np.sqrt((k - 1) / k * np.sum((jackknife - jackknife.mean()) ** 2))
+    return t.mean() - n * nu, se
 
 
 _ESTIMATORS = {
@@ -293,9 +336,14 @@ def trace(
     matrix. XTrace uses every probe both for the basis and for the Hutchinson
     part by leave-one-out; the spread of the ``m / 2`` leave-one-out
     estimates gives ``standard_error``; in our benchmarks XTrace's 95%
-    intervals covered the truth 80-95% of the time, XNysTrace's only 35-80%
-    (its leave-one-out estimates are strongly correlated, and its error
-    estimate is optimistic). The methods that need a positive
+    intervals covered the truth 80-95% of the time. XNysTrace's leave-one-out
+    estimates are too strongly correlated for their spread to be an error
+    estimate (its intervals covered 35-80%), so its ``standard_error`` is the
+    jackknife over probes instead, computed from ``k x k`` matrices without
+    further products: conservative by the Efron-Stein inequality, its 95%
+    intervals covered the truth in 99-100% of cases, at a width up to a few
+    times the actual error on fast-decaying spectra. The methods that need a
+    positive
     semi-definite ``A`` raise a ``ValueError`` when the products show it is
     not.
 
