@@ -36,7 +36,7 @@ from sklearn_debias.datasets import GenzFunction
 t_start = time.perf_counter()
 f = GenzFunction("oscillatory", n_features=5, random_state=0)
 sizes = [64, 128, 256]
-n_seeds = 4
+n_seeds = 3
 errors = {"plain Monte Carlo": [], "surrogate alone (plug-in)": [], "debiased": []}
 for n in sizes:
     sq = {k: [] for k in errors}

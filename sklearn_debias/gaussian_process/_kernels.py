@@ -155,11 +155,16 @@ class TensorProductMatern(StationaryKernelMixin, NormalizedKernelMixin, Kernel):
             Y = X
         elif eval_gradient:
             raise ValueError("Gradient can only be evaluated when Y is None.")
-        R = np.abs(X[:, None, :] - np.atleast_2d(Y)[None, :, :]) / length_scale
-        G = g(R)
-        K = np.prod(G, axis=-1)
+        Y = np.atleast_2d(Y)
+        scales = np.broadcast_to(length_scale, (X.shape[1],))
         if not eval_gradient:
+            # One feature at a time: memory (n_X, n_Y), not (n_X, n_Y, d).
+            K = np.ones((X.shape[0], Y.shape[0]))
+            for i, scale in enumerate(scales):
+                K *= g(np.abs(X[:, i, None] - Y[None, :, i]) / scale)
             return K
+        R = np.abs(X[:, None, :] - Y[None, :, :]) / scales
+        K = np.prod(g(R), axis=-1)
         if self.hyperparameter_length_scale.fixed:
             return K, np.empty((X.shape[0], X.shape[0], 0))
         D = K[..., None] * dlog(R)
