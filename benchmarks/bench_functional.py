@@ -12,8 +12,9 @@ and an exact integral, over many seeds, it reports the RMSE of
 
 and prints the ratios of plain Monte Carlo's and ppi_py's RMSE to ours.
 
-Run ``python benchmarks/bench_functional.py`` (about 15 minutes on 2 cores) or
-``--quick``; ``--surrogate`` compares candidate default surrogates.
+Run ``python benchmarks/bench_functional.py`` (about an hour on one core;
+``--families`` splits the work across processes) or ``--quick``;
+``--surrogate`` compares candidate default surrogates.
 """
 
 import argparse

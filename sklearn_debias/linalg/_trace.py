@@ -252,9 +252,9 @@ def _xnystrace(op, m, probe, rng):
     # by both columns:  tr(A_S) = tr(A_hat) - tr(M_TT^{-1} (Z^T Z)_TT),
     # T = {i, j}. The paper's error estimate, the spread of the t_i, ignores
     # their strong correlation and covered the truth 35-80% of the time at
-    # 95%; the jackknife estimates the
-    # variance of the (k - 1)-probe estimator, an upper bound in expectation
-    # by the Efron-Stein inequality, and is therefore conservative.
+    # 95%; the jackknife estimates the variance of the (k - 1)-probe
+    # estimator, an upper bound in expectation by the Efron-Stein inequality,
+    # and is therefore conservative.
     det = np.outer(d, d) - M**2
     np.fill_diagonal(det, 1.0)
     low_rank_drop = (np.outer(z2, d) - 2.0 * M * Kz + np.outer(d, z2)) / det
@@ -343,9 +343,8 @@ def trace(
     further products: conservative by the Efron-Stein inequality, its 95%
     intervals covered the truth in 99-100% of cases, at a width up to a few
     times the actual error on fast-decaying spectra. The methods that need a
-    positive
-    semi-definite ``A`` raise a ``ValueError`` when the products show it is
-    not.
+    positive semi-definite ``A`` raise a ``ValueError`` when the products show
+    it is not.
 
     References
     ----------
