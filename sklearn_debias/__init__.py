@@ -5,7 +5,7 @@ simulation at inference time, and precondition solvers with random sketches.
 """
 
 from ._control_variate import DebiasedFunctionalEstimator, SurrogateError
-from ._functionals import ExceedanceProbability, Functional, Mean, Moment
+from ._functionals import ExceedanceProbability, Functional, Mean, Moment, Variance
 from ._inference import ConfidenceInterval
 from .linear_model import SketchPreconditionedRegressor
 from .pde import SimulationCalibratedRegressor
@@ -22,4 +22,5 @@ __all__ = [
     "SimulationCalibratedRegressor",
     "SketchPreconditionedRegressor",
     "SurrogateError",
+    "Variance",
 ]

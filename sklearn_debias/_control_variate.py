@@ -153,11 +153,15 @@ def _cross_fit_fold(
     return est, oof, cheap
 
 
-def _optimal_weights(Ty, Tf, fold_of, n_folds, n_cheap):
+def _optimal_weights(Ty, Tf, fold_of, n_folds, n_cheap, gradient):
     """Cross-fitted variance-minimising weights, one per fold, not clipped.
 
     The weight of fold k is estimated on the other folds only, from the
-    held-out pairs (T(y), T(f_hat(x))): lambda = Cov / (Var (1 + n / N)).
+    held-out pairs of statistics (T(y), T(f_hat(x))) projected on the
+    functional's gradient ``G`` (its influence function; ``G = 1`` for a
+    pointwise functional): lambda = Cov(G.T(y), G.T(f_hat)) /
+    (Var(G.T(f_hat)) (1 + n / N)). One weight for all statistics keeps the
+    estimate equivariant under the transformations ``g`` is invariant to.
     """
     n = len(Ty)
     weights = np.zeros(n_folds)
@@ -165,45 +169,58 @@ def _optimal_weights(Ty, Tf, fold_of, n_folds, n_cheap):
         out = fold_of != k
         if out.sum() < 2:
             continue
-        var = np.var(Tf[out], ddof=1)
-        if var <= 1e-14 * max(np.var(Ty[out], ddof=1), 1e-300):
+        G = gradient(Ty[out].mean(axis=0))
+        gy, gf = Ty[out] @ G, Tf[out] @ G
+        var = np.var(gf, ddof=1)
+        if var <= 1e-14 * max(np.var(gy, ddof=1), 1e-300):
             continue
-        cov = np.cov(Ty[out], Tf[out], ddof=1)[0, 1]
+        cov = np.cov(gy, gf, ddof=1)[0, 1]
         weights[k] = cov / (var * (1.0 + n / n_cheap))
     return weights
 
 
 def _combine_folds(Ty, Tf, fold_of, cheap, weights, pooled_draws):
-    """Estimate, standard error and plug-in of one cross-fitting repeat.
+    """Estimated means, their covariance and plug-in of one cross-fitting repeat.
 
-    theta = sum_k w_k [lambda_k mean_Z T(f_k(Z))
-                       + mean_{i in k} (T(y_i) - lambda_k T(f_k(x_i)))]
-    with w_k = n_k / n, unbiased given the fold models.
+    For every statistic (column of ``Ty``)
+    m = sum_k w_k [lambda_k mean_Z T(f_k(Z)) + mean_{i in k} (T(y_i) - lambda_k
+    T(f_k(x_i)))] with w_k = n_k / n, unbiased given the fold models.
+    Returns ``m``, its covariance, the plug-in means and the labelled
+    deviations.
     """
     n = len(Ty)
     n_folds = len(cheap)
     sizes = np.bincount(fold_of, minlength=n_folds)
     w = sizes / n
-    psi = Ty - weights[fold_of] * Tf
-    fold_means = np.bincount(fold_of, weights=psi, minlength=n_folds) / np.maximum(
-        sizes, 1
-    )
-    cheap_means = np.array([c.mean() for c in cheap])
-    estimate = psi.mean() + np.sum(w * weights * cheap_means)
-    # Labelled part: pooled within-fold variance of the corrected residuals.
+    psi = Ty - weights[fold_of, None] * Tf
+    fold_sums = np.zeros((n_folds, psi.shape[1]))
+    np.add.at(fold_sums, fold_of, psi)
+    fold_means = fold_sums / np.maximum(sizes, 1)[:, None]
+    cheap_means = np.stack([c.mean(axis=0) for c in cheap])
+    wl = w * weights
+    means = psi.mean(axis=0) + wl @ cheap_means
+    # Labelled part: pooled within-fold covariance of the corrected residuals.
     deviations = psi - fold_means[fold_of]
-    var_labelled = np.sum(deviations**2) / max(n - n_folds, 1) / n
+    cov_labelled = deviations.T @ deviations / max(n - n_folds, 1) / n
     # Cheap part: a shared pool correlates the folds' integrals.
     if pooled_draws:
-        g = sum(wk * lk * c for wk, lk, c in zip(w, weights, cheap))
-        var_cheap = np.var(g, ddof=1) / len(g)
+        g = sum(c * lk for lk, c in zip(wl, cheap))
+        cov_cheap = np.atleast_2d(np.cov(g, rowvar=False, ddof=1)) / len(g)
     else:
-        var_cheap = sum(
-            (wk * lk) ** 2 * np.var(c, ddof=1) / len(c)
-            for wk, lk, c in zip(w, weights, cheap)
+        cov_cheap = sum(
+            lk**2 * np.atleast_2d(np.cov(c, rowvar=False, ddof=1)) / len(c)
+            for lk, c in zip(wl, cheap)
         )
-    plugin = np.sum(w * cheap_means)
-    return estimate, np.sqrt(var_labelled + var_cheap), plugin, deviations
+    plugin = w @ cheap_means
+    return means, cov_labelled + cov_cheap, plugin, deviations
+
+
+def _delta_method(functional, means, cov):
+    """``g(m) - tr(H Sigma) / 2`` and the delta-method standard error."""
+    grad = np.asarray(functional.gradient(means), dtype=float)
+    hess = np.asarray(functional.hessian(means), dtype=float)
+    estimate = functional.combine(means) - 0.5 * np.sum(hess * cov)
+    return float(estimate), float(np.sqrt(max(grad @ cov @ grad, 0.0))), grad
 
 
 def _tail_share(deviations):
@@ -254,14 +271,17 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
     ----------
     estimator : regressor or Pipeline, default=None
         The surrogate, cloned for every fold (the object passed is never
-        fitted). ``None`` uses a Gaussian process with a squared-exponential
-        ARD kernel on standardised inputs (histogram gradient boosting beyond
-        2000 points), the best control variate for smooth simulators in our
-        benchmarks.
-    functional : {"mean"}, Functional or callable, default="mean"
+        fitted). ``None`` uses a Gaussian process on standardised inputs whose
+        kernel is a squared-exponential ARD kernel plus a tensor-product
+        Matérn-3/2 kernel for kinks along coordinate hyperplanes (histogram
+        gradient boosting beyond 2000 points), the best control variate for
+        simulators in our benchmarks (see the user guide).
+    functional : {"mean", "variance"}, Functional or callable, default="mean"
         What to estimate: ``"mean"``, ``Moment(q)``,
-        ``ExceedanceProbability(threshold)``, a :class:`Functional` subclass
-        or a callable ``T`` applied pointwise to function values.
+        ``ExceedanceProbability(threshold)``, ``"variance"`` (``Variance()``),
+        a :class:`Functional` subclass (pointwise, or a smooth function of
+        several means) or a callable ``T`` applied pointwise to function
+        values.
     sampler : callable, scipy.stats distribution, qmc engine or ndarray, default=None
         Draws from P for the cheap side: a callable ``(n, rng) -> X``, anything
         with ``rvs`` (a univariate distribution is drawn per coordinate), a
@@ -330,7 +350,7 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
 
     See Also
     --------
-    Mean, Moment, ExceedanceProbability : the built-in functionals.
+    Mean, Moment, ExceedanceProbability, Variance : the built-in functionals.
 
     Notes
     -----
@@ -494,9 +514,12 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
 
         Ty = apply_functional(functional, y, "the labels y")
         self.estimators_ = [res[0] for res in results]
-        self.naive_estimate_ = float(Ty.mean())
-        self.naive_standard_error_ = float(np.std(Ty, ddof=1) / np.sqrt(n))
-
+        scale = np.std(Ty, axis=0) + np.abs(Ty.mean(axis=0))
+        naive_cov = np.atleast_2d(np.cov(Ty, rowvar=False, ddof=1)) / n
+        naive, naive_se, naive_grad = _delta_method(
+            functional, Ty.mean(axis=0), naive_cov
+        )
+        self.naive_estimate_, self.naive_standard_error_ = naive, naive_se
         estimates, variances, plugins, coefs, oofs = [], [], [], [], []
         for r, folds in enumerate(splits):
             fold_res = results[r * n_folds : (r + 1) * n_folds]
@@ -517,24 +540,26 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
             else:
                 n_cheap = sum(len(c) for c in cheap)
             if self.coef == "optimal":
-                weights = _optimal_weights(Ty, Tf, fold_of, n_folds, n_cheap)
+                weights = _optimal_weights(
+                    Ty, Tf, fold_of, n_folds, n_cheap, functional.gradient
+                )
             else:
                 weights = np.full(n_folds, float(self.coef))
-            est, se, plugin, deviations = _combine_folds(
+            means, cov, plugin, deviations = _combine_folds(
                 Ty, Tf, fold_of, cheap, weights, sampler.is_pool
             )
+            est, se, grad = _delta_method(functional, means, cov)
             if r == 0:
                 _check_tails(
-                    deviations,
+                    deviations @ grad,
                     "control-variate residuals T(y) - coef * T(f_hat(x))",
-                    np.std(Ty) + abs(Ty.mean()),
+                    scale @ np.abs(grad),
                 )
             estimates.append(est)
             variances.append(se**2)
-            plugins.append(plugin)
+            plugins.append(functional.combine(plugin))
             coefs.append(weights)
         self.oof_predictions_ = np.mean(oofs, axis=0)
-
         if sampler is None:
             warnings.warn(
                 "sampler=None: the distribution P is known only through X, so there "
@@ -545,12 +570,15 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-            _check_tails(Ty - Ty.mean(), "labels", np.std(Ty) + abs(Ty.mean()))
+            _check_tails(
+                (Ty - Ty.mean(axis=0)) @ naive_grad,
+                "labels",
+                scale @ np.abs(naive_grad),
+            )
             estimates = [self.naive_estimate_] * self.n_repeats
             variances = [self.naive_standard_error_**2] * self.n_repeats
             plugins = [np.nan]
             coefs = [np.zeros(n_folds)] * self.n_repeats
-
         self.repeat_estimates_ = np.asarray(estimates, dtype=float)
         self.estimate_ = float(np.mean(estimates))
         # Repeats share the labels: their average is at least as precise as one

@@ -1,25 +1,40 @@
 """Functionals of a function f under a distribution P.
 
-A :class:`Functional` describes what the user wants to know about f. The ones
-here are *pointwise*: ``Phi(f) = E_P[T(f(X))]`` for a transform ``T`` applied to
-function values, so the control-variate correction ``T(y) - T(f_hat(x))`` on
-held-out points is exact (unbiased given the surrogate), with no linearisation.
+A :class:`Functional` describes what the user wants to know about f:
+``Phi(f) = g(E_P[T(f(X))])``, a smooth map ``g`` of the means of pointwise
+statistics ``T``. Most are *pointwise* (one statistic and ``g`` the
+identity: the mean, a moment, a probability): the control-variate correction
+``T(y) - T(f_hat(x))`` on held-out points is then exact (unbiased given the
+surrogate), with no linearisation. The others (:class:`Variance`, ratios)
+debias each mean exactly and linearise only ``g`` (the delta method), with a
+second-order bias correction.
 """
 
 import numbers
 
 import numpy as np
 
-__all__ = ["Functional", "Mean", "Moment", "ExceedanceProbability", "check_functional"]
+__all__ = [
+    "Functional",
+    "Mean",
+    "Moment",
+    "ExceedanceProbability",
+    "Variance",
+    "check_functional",
+]
 
 
 class Functional:
-    """Base class for pointwise functionals ``Phi(f) = E_P[T(f(X))]``.
+    """Base class for functionals ``Phi(f) = g(E_P[T(f(X))])``.
 
-    Subclasses define :meth:`transform`, the pointwise transform ``T`` applied
-    to an array of function values. Parameters go in ``__init__`` and are
-    stored unchanged, as for estimators, so that a functional can be cloned,
-    compared and printed.
+    Subclasses define :meth:`transform`, the pointwise statistics ``T``
+    applied to an array of function values. A pointwise functional returns
+    one statistic per value and needs nothing else (``g`` is the identity).
+    A functional of several means (a variance, a ratio) returns one column
+    per statistic and also defines :meth:`combine` (``g``), :meth:`gradient`
+    and, for the second-order bias correction, :meth:`hessian`. Parameters
+    go in ``__init__`` and are stored unchanged, as for estimators, so that a
+    functional can be cloned, compared and printed.
 
     Examples
     --------
@@ -32,10 +47,26 @@ class Functional:
     ...         return np.abs(values)
     >>> AbsoluteMean().transform(np.array([-1.0, 2.0]))
     array([1., 2.])
+
+    The coefficient of variation ``sd(f) / E f``, a function of two means:
+
+    >>> class CoefficientOfVariation(Functional):
+    ...     def transform(self, values):
+    ...         return np.column_stack([values, values**2])
+    ...     def combine(self, means):
+    ...         m1, m2 = means
+    ...         return np.sqrt(m2 - m1**2) / m1
+    ...     def gradient(self, means):
+    ...         m1, m2 = means
+    ...         sd = np.sqrt(m2 - m1**2)
+    ...         return np.array([-m2 / (m1**2 * sd), 0.5 / (m1 * sd)])
+    >>> cv = CoefficientOfVariation()
+    >>> float(cv.combine(cv.transform(np.array([1.0, 3.0])).mean(axis=0)))
+    0.5
     """
 
     def transform(self, values):
-        """Apply the pointwise transform ``T`` to function values.
+        """Apply the pointwise statistics ``T`` to function values.
 
         Parameters
         ----------
@@ -44,11 +75,66 @@ class Functional:
 
         Returns
         -------
-        transformed : ndarray of shape (n,)
+        transformed : ndarray of shape (n,) or (n, n_statistics)
         """
         raise NotImplementedError(
             f"{type(self).__name__} must define transform(values), the pointwise "
             "transform T of Phi(f) = E_P[T(f(X))]"
+        )
+
+    def combine(self, means):
+        """The map ``g`` from the means of the statistics to ``Phi(f)``.
+
+        Parameters
+        ----------
+        means : ndarray of shape (n_statistics,)
+            Estimates of ``E_P[T(f(X))]``.
+
+        Returns
+        -------
+        value : float
+        """
+        if len(means) != 1:
+            raise NotImplementedError(self._several_statistics_message(len(means)))
+        return float(means[0])
+
+    def gradient(self, means):
+        """Gradient of :meth:`combine`, for the delta-method standard error.
+
+        Parameters
+        ----------
+        means : ndarray of shape (n_statistics,)
+
+        Returns
+        -------
+        gradient : ndarray of shape (n_statistics,)
+        """
+        if len(means) != 1:
+            raise NotImplementedError(self._several_statistics_message(len(means)))
+        return np.ones(1)
+
+    def hessian(self, means):
+        """Hessian of :meth:`combine`, for the second-order bias correction.
+
+        The estimate is ``g(m) - tr(H Sigma) / 2``, ``Sigma`` the covariance
+        of the estimated means ``m``: this removes the bias of order ``1/n``
+        that a curved ``g`` adds. Zero (no correction) unless overridden.
+
+        Parameters
+        ----------
+        means : ndarray of shape (n_statistics,)
+
+        Returns
+        -------
+        hessian : ndarray of shape (n_statistics, n_statistics)
+        """
+        return np.zeros((len(means), len(means)))
+
+    def _several_statistics_message(self, n_statistics):
+        return (
+            f"{type(self).__name__}.transform returns {n_statistics} statistics: "
+            "define combine(means) and gradient(means) to map their means to the "
+            "functional"
         )
 
     def _params(self):
@@ -144,6 +230,42 @@ class ExceedanceProbability(Functional):
         return (np.asarray(values, dtype=np.float64) > t).astype(np.float64)
 
 
+class Variance(Functional):
+    """The variance ``Var_P f(X) = E_P f^2 - (E_P f)^2``.
+
+    Both moments are debiased with the same control-variate weight, chosen
+    for the centred square ``(f - E f)^2`` (the variance's influence
+    function), so the estimate does not change when a constant is added to
+    f. The standard error is the delta method's, and the second-order
+    correction ``+ Var(estimate of E f)`` removes the ``1/n`` bias of
+    squaring the estimated mean: with plain Monte Carlo (``coef=0``) the
+    estimate is the unbiased sample variance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_debias import Variance
+    >>> Variance().transform(np.array([1.0, -3.0]))
+    array([[ 1.,  1.],
+           [-3.,  9.]])
+    >>> float(Variance().combine(np.array([1.0, 5.0])))
+    4.0
+    """
+
+    def transform(self, values):
+        values = np.asarray(values, dtype=np.float64)
+        return np.column_stack([values, values**2])
+
+    def combine(self, means):
+        return float(means[1] - means[0] ** 2)
+
+    def gradient(self, means):
+        return np.array([-2.0 * means[0], 1.0])
+
+    def hessian(self, means):
+        return np.array([[-2.0, 0.0], [0.0, 0.0]])
+
+
 class _CallableFunctional(Functional):
     """Wrap a user callable ``T`` as a pointwise functional."""
 
@@ -154,7 +276,7 @@ class _CallableFunctional(Functional):
         return np.asarray(self.func(np.asarray(values, dtype=np.float64)), dtype=float)
 
 
-_BY_NAME = {"mean": Mean}
+_BY_NAME = {"mean": Mean, "variance": Variance}
 
 
 def check_functional(functional):
@@ -162,7 +284,7 @@ def check_functional(functional):
 
     Parameters
     ----------
-    functional : {"mean"}, Functional or callable
+    functional : {"mean", "variance"}, Functional or callable
         A name, a :class:`Functional` instance, or a callable ``T`` applied
         pointwise to function values.
 
@@ -189,16 +311,20 @@ def check_functional(functional):
 
 
 def apply_functional(functional, values, what):
-    """``functional.transform(values)``, checked for shape and finiteness."""
+    """``functional.transform(values)`` as an ``(n, n_statistics)`` array.
+
+    Checked for shape (one row per value) and finiteness.
+    """
     values = np.asarray(values, dtype=np.float64).ravel()
     out = np.asarray(functional.transform(values), dtype=np.float64)
-    if out.shape != values.shape:
+    if out.ndim not in (1, 2) or out.shape[0] != values.shape[0] or out.size == 0:
         raise ValueError(
             f"{functional!r}.transform returned shape {out.shape} for {what} of "
-            f"shape {values.shape}; a pointwise transform must keep the shape"
+            f"shape {values.shape}; a pointwise transform must return one value "
+            "(or one row of statistics) per function value"
         )
     if not np.all(np.isfinite(out)):
         raise ValueError(
             f"{functional!r}.transform returned non-finite values on {what}"
         )
-    return out
+    return out.reshape(values.shape[0], -1)

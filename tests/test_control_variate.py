@@ -21,6 +21,7 @@ from sklearn_debias import (
     Functional,
     Moment,
     SurrogateError,
+    Variance,
 )
 from sklearn_debias.datasets import GenzFunction
 
@@ -146,6 +147,111 @@ def test_user_functional_and_callable():
             random_state=0,
         ).fit(X, y)
         assert abs(est.estimate_ - 0.25) < 3 * est.standard_error_
+
+
+def exp_sum(X):
+    return np.exp(X.sum(axis=1) / 3)
+
+
+# Under U[0, 1]^3: E f = (3 (e^(1/3) - 1))^3 and E f^2 = (3 (e^(2/3) - 1) / 2)^3.
+EXP_SUM_VARIANCE = (1.5 * (np.exp(2 / 3) - 1)) ** 3 - (3 * (np.exp(1 / 3) - 1)) ** 6
+
+
+def test_variance_closed_form_and_invariant_to_a_shift():
+    X = np.random.default_rng(0).uniform(size=(300, 3))
+    y = exp_sum(X)
+    fits = [
+        fit_quiet(
+            DebiasedFunctionalEstimator(
+                quadratic_surrogate(),
+                functional=functional,
+                sampler=uniform_sampler,
+                n_samples=20_000,
+                random_state=0,
+            ),
+            X,
+            y + shift,
+        )
+        for functional, shift in (("variance", 0.0), (Variance(), 1e3))
+    ]
+    est = fits[0]
+    assert abs(est.estimate_ - EXP_SUM_VARIANCE) < 3 * est.standard_error_
+    assert est.variance_reduction_ > 10
+    assert abs(est.plugin_estimate_ - EXP_SUM_VARIANCE) < 0.05 * EXP_SUM_VARIANCE
+    # One weight for both moments, chosen for the centred square: adding a
+    # constant to f changes neither the estimate nor its standard error.
+    assert_allclose(fits[1].estimate_, est.estimate_, rtol=1e-7)
+    assert_allclose(fits[1].standard_error_, est.standard_error_, rtol=1e-5)
+    assert_allclose(fits[1].fold_coefs_, est.fold_coefs_, rtol=1e-7)
+
+
+def test_variance_plain_monte_carlo_is_the_sample_variance():
+    X = np.random.default_rng(1).uniform(size=(100, 3))
+    y = exp_sum(X)
+    est = DebiasedFunctionalEstimator(
+        quadratic_surrogate(),
+        functional=Variance(),
+        sampler=uniform_sampler,
+        n_samples=100,
+        coef=0.0,
+    ).fit(X, y)
+    # The second-order correction turns m2 - m1^2 into the unbiased variance.
+    assert_allclose(est.naive_estimate_, np.var(y, ddof=1), rtol=1e-12)
+    # Delta method: the spread of the centred squares.
+    se = np.std((y - y.mean()) ** 2, ddof=1) / np.sqrt(len(y))
+    assert_allclose(est.naive_standard_error_, se, rtol=1e-12)
+    # With coef=0 only the within-fold centring differs from plain Monte Carlo.
+    assert_allclose(est.estimate_, est.naive_estimate_, rtol=1e-2)
+    assert_allclose(est.standard_error_, est.naive_standard_error_, rtol=0.1)
+
+
+def test_variance_unbiased_and_covers_over_seeds():
+    # Measured: 94.3% over 300 seeds (88% with a linear surrogate, whose
+    # residuals (y - m)^2 - (f_hat - m)^2 are skewed enough at n = 64 to make
+    # the standard error and the error correlated; 92% at n = 256).
+    estimates, covered = [], []
+    for seed in range(200):
+        X = np.random.default_rng(seed).uniform(size=(64, 3))
+        est = DebiasedFunctionalEstimator(
+            quadratic_surrogate(),
+            functional=Variance(),
+            sampler=uniform_sampler,
+            n_samples=2000,
+            random_state=seed,
+        )
+        fit_quiet(est, X, exp_sum(X))
+        low, high = est.confidence_interval(0.95)
+        estimates.append(est.estimate_)
+        covered.append(low <= EXP_SUM_VARIANCE <= high)
+    estimates = np.array(estimates)
+    sem = estimates.std(ddof=1) / np.sqrt(len(estimates))
+    assert abs(estimates.mean() - EXP_SUM_VARIANCE) < 3 * sem
+    assert 0.92 <= np.mean(covered) <= 0.98, np.mean(covered)
+
+
+def test_functional_of_several_means_needs_combine_and_shapes_are_checked():
+    X = np.random.default_rng(2).uniform(size=(50, 3))
+    y = exp_sum(X)
+
+    class TwoStatistics(Functional):
+        def transform(self, values):
+            return np.column_stack([values, values**2])
+
+    class WrongLength(Functional):
+        def transform(self, values):
+            return values[:-1]
+
+    def fit(functional):
+        return DebiasedFunctionalEstimator(
+            LinearRegression(), functional=functional, sampler=uniform_sampler
+        ).fit(X, y)
+
+    with pytest.raises(NotImplementedError, match="define combine"):
+        fit(TwoStatistics())
+    with pytest.raises(ValueError, match="one value .* per function value"):
+        fit(WrongLength())
+    with pytest.raises(ValueError, match="non-finite"):
+        fit(lambda v: np.log(v - 10))
 
 
 # --- statistics over seeds ---------------------------------------------------------
