@@ -238,8 +238,9 @@ class Variance(Functional):
     function), so the estimate does not change when a constant is added to
     f. The standard error is the delta method's, and the second-order
     correction ``+ Var(estimate of E f)`` removes the ``1/n`` bias of
-    squaring the estimated mean: with plain Monte Carlo (``coef=0``) the
-    estimate is the unbiased sample variance.
+    squaring the estimated mean: applied to plain Monte Carlo of the labels
+    (the estimator's ``naive_estimate_``) it gives exactly the unbiased
+    sample variance.
 
     Examples
     --------
