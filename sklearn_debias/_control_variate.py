@@ -254,7 +254,8 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
 
     A scientist has labels ``y_i = f(x_i)`` of an expensive function at points
     ``x_i ~ P`` and wants ``Phi(f) = E_P[T(f(X))]`` (the mean of f, a moment
-    ``E f^q``, a probability ``P(f(X) > t)``, ...). Plain Monte Carlo of the
+    ``E f^q``, a probability ``P(f(X) > t)``, ..., or a smooth function of
+    such means, such as the variance). Plain Monte Carlo of the
     labels is unbiased but slow; a surrogate ``f_hat`` integrated over many
     cheap fresh draws from P is precise but biased. This estimator uses the
     surrogate as a control variate: with K-fold cross-fitting, each fold's
