@@ -4,6 +4,7 @@ import importlib.util
 import warnings
 
 import pytest
+from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.linear_model import Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -12,6 +13,7 @@ from sklearn_debias import (
     SimulationCalibratedRegressor,
     SketchPreconditionedRegressor,
 )
+from sklearn_debias.gaussian_process import WarpedGaussianProcessRegressor
 
 
 class _StandardNormal:
@@ -32,6 +34,10 @@ def _estimators():
         Ridge(alpha=1e-3), sampler=_StandardNormal(), n_samples=200, random_state=0
     )
     yield SketchPreconditionedRegressor()
+    # A one-kernel Gaussian process: the default two-kernel one is exercised in
+    # tests/gaussian_process/test_warped.py and is slow to fit many times.
+    yield WarpedGaussianProcessRegressor(GaussianProcessRegressor(normalize_y=True))
+    yield WarpedGaussianProcessRegressor(GaussianProcessRegressor(), warp="identity")
     yield SketchPreconditionedRegressor(alpha=1.0, solver="iterative_sketching")
     # pde=None, as the checks build it: surrogate predictions, with a warning.
     yield SimulationCalibratedRegressor()

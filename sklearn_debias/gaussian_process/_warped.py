@@ -1,0 +1,256 @@
+"""A Gaussian process on f or on log f, whichever predicts f better.
+
+Simulator outputs are often positive with multiplicative structure: a
+concentration, a rate, a flux that is a product of factors, a density that
+decays exponentially in each input. On such an f a Gaussian process for
+log f is a far better surrogate than one for f itself: a product becomes a
+sum, an exponential decay a linear function, a sharp peak a smooth bump
+(the Genz integrands exp(-sum a_i |x_i - u_i|) and exp(-sum a_i^2 (x_i -
+u_i)^2) become additive). On other functions the log does harm, so the
+choice is made from the data.
+
+The choice is by leave-one-out error in the units of f, the error that
+sets a control variate's variance. For a Gaussian process the leave-one-out
+predictions have a closed form given the fitted hyperparameters (Rasmussen
+and Williams, 2006, eq. 5.12): with ``K`` the training covariance and
+``alpha = K^-1 z``, the prediction of ``z_i`` from the other points is
+``z_i - alpha_i / [K^-1]_ii``, so the comparison costs one fit per warp and
+no refits. (The marginal likelihood with the Jacobian of the warp, Snelson,
+Rasmussen and Ghahramani 2004, is the Bayesian alternative; it scores the
+model of log f rather than the error in f.)
+"""
+
+import numpy as np
+import scipy.linalg
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+_WARPS = ("auto", "identity", "log")
+
+
+def default_gaussian_process(n_features, random_state=None):
+    """The package's default Gaussian process for simulators, unfitted.
+
+    On standardised features, the sum of a squared-exponential (RBF) kernel
+    and a :class:`TensorProductMatern` kernel with ``nu=1.5``, each with its
+    own amplitude and one length scale per feature, plus a small learned
+    noise level. The marginal likelihood weighs the smooth part against the
+    part that is rough along coordinate hyperplanes.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features.
+    random_state : int or None, default=None
+        Seed of the optimizer restarts.
+
+    Returns
+    -------
+    pipeline : Pipeline
+        ``StandardScaler`` followed by a ``GaussianProcessRegressor``.
+    """
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ._kernels import TensorProductMatern
+
+    ones = np.ones(n_features)
+    kernel = (
+        ConstantKernel(1.0, (1e-4, 1e4)) * RBF(ones, (1e-2, 1e3))
+        + ConstantKernel(1e-2, (1e-6, 1e4))
+        * TensorProductMatern(ones, (1e-2, 1e3), nu=1.5)
+        + WhiteKernel(1e-4, (1e-10, 1e-1))
+    )
+    gp = GaussianProcessRegressor(
+        kernel=kernel,
+        normalize_y=True,
+        n_restarts_optimizer=1,
+        random_state=random_state,
+    )
+    return make_pipeline(StandardScaler(), gp)
+
+
+def _final_gaussian_process(estimator):
+    """The ``GaussianProcessRegressor`` of ``estimator`` or of its last step."""
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    if not isinstance(final, GaussianProcessRegressor):
+        raise TypeError(
+            "gaussian_process must be a GaussianProcessRegressor or a Pipeline "
+            f"ending in one, got {estimator!r}"
+        )
+    return final
+
+
+def _leave_one_out(gp, z):
+    """Closed-form leave-one-out predictions of the training targets ``z``."""
+    L_inv = scipy.linalg.solve_triangular(
+        gp.L_, np.eye(gp.L_.shape[0]), lower=True, check_finite=False
+    )
+    K_inv_diag = np.einsum("ij,ij->j", L_inv, L_inv)
+    # sklearn fits alpha_ to its own normalisation of z (an identity map for
+    # the standardised z given here unless normalize_y=False, when it is z).
+    scale = np.ravel(getattr(gp, "_y_train_std", 1.0))[0]
+    return z - scale * np.ravel(gp.alpha_) / K_inv_diag
+
+
+class WarpedGaussianProcessRegressor(RegressorMixin, BaseEstimator):
+    """A Gaussian process for ``y`` or for ``log y``, chosen by leave-one-out.
+
+    The target is warped (``log`` or not) and standardised, a clone of
+    ``gaussian_process`` is fitted to it, and predictions are mapped back to
+    the units of ``y``. With ``warp="auto"`` and positive targets both warps
+    are fitted and the one with the smaller closed-form leave-one-out error
+    in the units of ``y`` is kept; with any target ``<= 0`` it is the
+    identity. This is the default surrogate of
+    :class:`~sklearn_debias.DebiasedFunctionalEstimator`.
+
+    Under the log warp the prediction is the mean of the log-normal
+    predictive distribution, ``exp(mu + sigma^2 / 2)``, with ``mu`` and
+    ``sigma`` the Gaussian process's predictive mean and standard deviation
+    of ``log y``.
+
+    Parameters
+    ----------
+    gaussian_process : GaussianProcessRegressor or Pipeline, default=None
+        The model of the warped target: a ``GaussianProcessRegressor`` or a
+        ``Pipeline`` ending in one. Cloned, never fitted. ``None`` is the
+        package's default, a Gaussian process on standardised features with
+        a squared-exponential plus tensor-product Matérn-3/2 kernel.
+    warp : {"auto", "identity", "log"}, default="auto"
+        The transform of the target. ``"log"`` requires ``y > 0``.
+    random_state : int or None, default=None
+        Seed of the default Gaussian process's optimizer restarts (unused
+        when ``gaussian_process`` is given).
+
+    Attributes
+    ----------
+    warp_ : {"identity", "log"}
+        The warp used.
+    gaussian_process_ : estimator
+        The fitted clone of ``gaussian_process`` for the chosen warp.
+    loo_errors_ : dict
+        Root-mean-square leave-one-out error in the units of ``y`` of each
+        warp that was fitted.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    See Also
+    --------
+    sklearn.compose.TransformedTargetRegressor : a fixed target transform.
+
+    References
+    ----------
+    .. [1] C. E. Rasmussen and C. K. I. Williams, "Gaussian Processes for
+       Machine Learning", MIT Press, 2006, section 5.4.2.
+    .. [2] E. Snelson, C. E. Rasmussen and Z. Ghahramani, "Warped Gaussian
+       processes", NeurIPS 2004.
+
+    Examples
+    --------
+    A product of exponential decays is additive, and piecewise linear, in
+    the log; the relative error falls from 13% to 1%:
+
+    >>> import numpy as np
+    >>> from sklearn_debias.gaussian_process import WarpedGaussianProcessRegressor
+    >>> def f(X):
+    ...     return np.exp(-4 * np.abs(X[:, 0] - 0.3) - 3 * np.abs(X[:, 1] - 0.6))
+    >>> rng = np.random.default_rng(0)
+    >>> X, X_test = rng.uniform(size=(80, 2)), rng.uniform(size=(2000, 2))
+    >>> gp = WarpedGaussianProcessRegressor(random_state=0).fit(X, f(X))
+    >>> gp.warp_
+    'log'
+    >>> error = gp.predict(X_test) - f(X_test)
+    >>> print(f"{np.sqrt(np.mean(error**2)) / np.std(f(X_test)):.2f}")
+    0.01
+    >>> unwarped = WarpedGaussianProcessRegressor(warp="identity", random_state=0)
+    >>> error = unwarped.fit(X, f(X)).predict(X_test) - f(X_test)
+    >>> print(f"{np.sqrt(np.mean(error**2)) / np.std(f(X_test)):.2f}")
+    0.13
+    """
+
+    def __init__(self, gaussian_process=None, warp="auto", random_state=None):
+        self.gaussian_process = gaussian_process
+        self.warp = warp
+        self.random_state = random_state
+
+    def _fit_warp(self, X, y, warp):
+        w = np.log(y) if warp == "log" else y
+        center, scale = np.mean(w), np.std(w)
+        scale = scale if scale > 0 else 1.0
+        z = (w - center) / scale
+        if self.gaussian_process is None:
+            model = default_gaussian_process(X.shape[1], self.random_state)
+        else:
+            model = clone(self.gaussian_process)
+        _final_gaussian_process(model)
+        model.fit(X, z)
+        w_loo = center + scale * _leave_one_out(_final_gaussian_process(model), z)
+        y_loo = np.exp(w_loo) if warp == "log" else w_loo
+        loo_error = float(np.sqrt(np.mean((y - y_loo) ** 2)))
+        return model, center, scale, loo_error
+
+    def fit(self, X, y):
+        """Fit the Gaussian process to the warped, standardised target.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Training targets; positive for ``warp="log"``.
+
+        Returns
+        -------
+        self : object
+            The fitted regressor.
+        """
+        X, y = validate_data(self, X, y, y_numeric=True)
+        if not (isinstance(self.warp, str) and self.warp in _WARPS):
+            raise ValueError(f"warp must be one of {_WARPS}, got {self.warp!r}")
+        positive = bool(np.all(y > 0))
+        if self.warp == "log" and not positive:
+            raise ValueError(
+                "warp='log' needs positive targets; got min(y) = "
+                f"{np.min(y):.6g}. Use warp='auto' or 'identity'."
+            )
+        if self.warp == "auto":
+            warps = ("identity", "log") if positive else ("identity",)
+        else:
+            warps = (self.warp,)
+        fits = {warp: self._fit_warp(X, y, warp) for warp in warps}
+        self.loo_errors_ = {warp: fit[3] for warp, fit in fits.items()}
+        self.warp_ = min(self.loo_errors_, key=self.loo_errors_.get)
+        self.gaussian_process_, self._center, self._scale, _ = fits[self.warp_]
+        return self
+
+    def predict(self, X, return_std=False):
+        """Predict ``y``: the mean of the predictive distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query points.
+        return_std : bool, default=False
+            Also return the standard deviation of the predictive
+            distribution (normal, or log-normal under the log warp).
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,)
+        y_std : ndarray of shape (n_samples,)
+            Only when ``return_std`` is True.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        if self.warp_ == "identity" and not return_std:
+            return self._center + self._scale * self.gaussian_process_.predict(X)
+        mu, sd = self.gaussian_process_.predict(X, return_std=True)
+        mu, sd = self._center + self._scale * mu, self._scale * sd
+        if self.warp_ == "identity":
+            return mu, sd
+        mean = np.exp(np.minimum(mu + 0.5 * sd**2, np.log(np.finfo(float).max)))
+        if not return_std:
+            return mean
+        return mean, mean * np.sqrt(np.expm1(np.minimum(sd**2, 700.0)))
