@@ -184,9 +184,9 @@ class WarpedGaussianProcessRegressor(RegressorMixin, BaseEstimator):
             model = default_gaussian_process(X.shape[1], self.random_state)
         else:
             model = clone(self.gaussian_process)
-        _final_gaussian_process(model)
+        gp = _final_gaussian_process(model)  # fitted in place with the pipeline
         model.fit(X, z)
-        w_loo = center + scale * _leave_one_out(_final_gaussian_process(model), z)
+        w_loo = center + scale * _leave_one_out(gp, z)
         y_loo = np.exp(w_loo) if warp == "log" else w_loo
         loo_error = float(np.sqrt(np.mean((y - y_loo) ** 2)))
         return model, center, scale, loo_error
