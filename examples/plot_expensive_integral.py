@@ -35,7 +35,7 @@ from sklearn_debias.datasets import GenzFunction
 
 t_start = time.perf_counter()
 f = GenzFunction("oscillatory", n_features=5, random_state=0)
-sizes = [64, 128, 256]
+sizes = [48, 96, 192]
 n_seeds = 3
 errors = {"plain Monte Carlo": [], "surrogate alone (plug-in)": [], "debiased": []}
 for n in sizes:
