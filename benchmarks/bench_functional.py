@@ -22,7 +22,7 @@ import time
 import warnings
 
 import numpy as np
-from scipy.stats import qmc
+from _genz_design import seed_design
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, Matern, WhiteKernel
@@ -89,16 +89,7 @@ def run_family(family, seeds, n, d, n_pool, surrogate):
     f = GenzFunction(family, n_features=d, random_state=12345)
     rows = {k: [] for k in ("mc", "qmc", "plugin", "ppi++", "crossppi", "ours")}
     for seed in seeds:
-        rng = np.random.default_rng(seed)
-        X = rng.uniform(size=(n, d))
-        y = f(X)
-        # The cheap side: one scrambled Sobol' point set, the same for ppi_py
-        # (as a pool) and for ours (as the engine that draws it), so that its
-        # integration error is negligible and the comparison is about how each
-        # estimator uses the n labels.
-        pool = qmc.Sobol(d, scramble=True, seed=10_000 + seed).random(n_pool)
-        engine = qmc.Sobol(d, scramble=True, seed=10_000 + seed)
-        sobol = qmc.Sobol(d, scramble=True, seed=seed).random(n)
+        X, y, pool, engine, sobol = seed_design(f, seed, n, d, n_pool)
         est = DebiasedFunctionalEstimator(
             SURROGATES[surrogate](), sampler=engine, n_samples=n_pool, random_state=seed
         )

@@ -5,7 +5,14 @@ simulation at inference time, and precondition solvers with random sketches.
 """
 
 from ._control_variate import DebiasedFunctionalEstimator, SurrogateError
-from ._functionals import ExceedanceProbability, Functional, Mean, Moment, Variance
+from ._functionals import (
+    ExceedanceProbability,
+    Functional,
+    Mean,
+    Moment,
+    Quantile,
+    Variance,
+)
 from ._inference import ConfidenceInterval
 from .linear_model import SketchPreconditionedRegressor
 from .pde import SimulationCalibratedRegressor
@@ -19,6 +26,7 @@ __all__ = [
     "Functional",
     "Mean",
     "Moment",
+    "Quantile",
     "SimulationCalibratedRegressor",
     "SketchPreconditionedRegressor",
     "SurrogateError",

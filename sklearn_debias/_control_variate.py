@@ -2,6 +2,7 @@
 
 import numbers
 import warnings
+from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
@@ -10,8 +11,10 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._functionals import apply_functional, check_functional
+from ._cross_fitting import check_tails, debias_means, labels_only
+from ._functionals import Quantile, check_functional
 from ._inference import format_table, normal_interval
+from ._quantile import debias_quantile, quantile_labels_only
 from ._sampling import check_sampler
 
 __all__ = ["DebiasedFunctionalEstimator", "SurrogateError"]
@@ -104,7 +107,6 @@ def _cross_fit_fold(
     sampler,
     n_draws,
     seed,
-    functional,
     name,
     quiet_default,
 ):
@@ -131,108 +133,8 @@ def _cross_fit_fold(
     cheap = None
     if sampler is not None:
         Z = sampler.draw(n_draws, np.random.default_rng(seed))
-        cheap = apply_functional(
-            functional,
-            _predict(est, Z, f"the fresh draws of {name}"),
-            "the surrogate's predictions",
-        )
+        cheap = _predict(est, Z, f"the fresh draws of {name}")
     return est, oof, cheap
-
-
-def _optimal_weights(Ty, Tf, fold_of, n_folds, n_cheap, gradient):
-    """Cross-fitted variance-minimising weights, one per fold, not clipped.
-
-    The weight of fold k is estimated on the other folds only, from the
-    held-out pairs of statistics (T(y), T(f_hat(x))) projected on the
-    functional's gradient ``G`` (its influence function; ``G = 1`` for a
-    pointwise functional): lambda = Cov(G.T(y), G.T(f_hat)) /
-    (Var(G.T(f_hat)) (1 + n / N)). One weight for all statistics keeps the
-    estimate equivariant under the transformations ``g`` is invariant to.
-    """
-    n = len(Ty)
-    weights = np.zeros(n_folds)
-    for k in range(n_folds):
-        out = fold_of != k
-        if out.sum() < 2:
-            continue
-        G = gradient(Ty[out].mean(axis=0))
-        gy, gf = Ty[out] @ G, Tf[out] @ G
-        var = np.var(gf, ddof=1)
-        if var <= 1e-14 * max(np.var(gy, ddof=1), 1e-300):
-            continue
-        cov = np.cov(gy, gf, ddof=1)[0, 1]
-        weights[k] = cov / (var * (1.0 + n / n_cheap))
-    return weights
-
-
-def _combine_folds(Ty, Tf, fold_of, cheap, weights, pooled_draws):
-    """Estimated means, their covariance and plug-in of one cross-fitting repeat.
-
-    For every statistic (column of ``Ty``)
-    m = sum_k w_k [lambda_k mean_Z T(f_k(Z)) + mean_{i in k} (T(y_i) - lambda_k
-    T(f_k(x_i)))] with w_k = n_k / n, unbiased given the fold models.
-    Returns ``m``, its covariance, the plug-in means and the labelled
-    deviations.
-    """
-    n = len(Ty)
-    n_folds = len(cheap)
-    sizes = np.bincount(fold_of, minlength=n_folds)
-    w = sizes / n
-    psi = Ty - weights[fold_of, None] * Tf
-    fold_sums = np.zeros((n_folds, psi.shape[1]))
-    np.add.at(fold_sums, fold_of, psi)
-    fold_means = fold_sums / np.maximum(sizes, 1)[:, None]
-    cheap_means = np.stack([c.mean(axis=0) for c in cheap])
-    wl = w * weights
-    means = psi.mean(axis=0) + wl @ cheap_means
-    # Labelled part: pooled within-fold covariance of the corrected residuals.
-    deviations = psi - fold_means[fold_of]
-    cov_labelled = deviations.T @ deviations / max(n - n_folds, 1) / n
-    # Cheap part: a shared pool correlates the folds' integrals.
-    if pooled_draws:
-        g = sum(c * lk for lk, c in zip(wl, cheap))
-        cov_cheap = np.atleast_2d(np.cov(g, rowvar=False, ddof=1)) / len(g)
-    else:
-        cov_cheap = sum(
-            lk**2 * np.atleast_2d(np.cov(c, rowvar=False, ddof=1)) / len(c)
-            for lk, c in zip(wl, cheap)
-        )
-    plugin = w @ cheap_means
-    return means, cov_labelled + cov_cheap, plugin, deviations
-
-
-def _delta_method(functional, means, cov):
-    """``g(m) - tr(H Sigma) / 2`` and the delta-method standard error."""
-    grad = np.asarray(functional.gradient(means), dtype=float)
-    hess = np.asarray(functional.hessian(means), dtype=float)
-    estimate = functional.combine(means) - 0.5 * np.sum(hess * cov)
-    return float(estimate), float(np.sqrt(max(grad @ cov @ grad, 0.0))), grad
-
-
-def _tail_share(deviations):
-    """Share of the residual sum of squares carried by the largest residual."""
-    ss = np.sum(deviations**2)
-    return 0.0 if ss <= 0 else float(np.max(deviations**2) / ss)
-
-
-def _check_tails(deviations, what, scale):
-    n = len(deviations)
-    if np.sqrt(np.mean(deviations**2)) <= 1e-8 * scale:
-        return  # rounding noise of an exact surrogate, not a tail
-    share = _tail_share(deviations)
-    # For light tails the largest of n squared residuals carries ~2 log(n) / n
-    # of their sum; heavy tails or rare events put a macroscopic share on one.
-    threshold = max(0.3, 8.0 * np.log(n) / n)
-    if share > threshold:
-        warnings.warn(
-            f"The {what} look heavy-tailed or dominated by rare events: the largest "
-            f"one carries {share:.0%} of their sum of squares (expected below "
-            f"{threshold:.0%} for light tails with n={n}). Control variates cannot "
-            "help there (Blanchet, Chen, Lu and Ying, 2023) and the normal confidence "
-            "interval may under-cover.",
-            UserWarning,
-            stacklevel=3,
-        )
 
 
 class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
@@ -241,7 +143,8 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
     A scientist has labels ``y_i = f(x_i)`` of an expensive function at points
     ``x_i ~ P`` and wants ``Phi(f) = E_P[T(f(X))]`` (the mean of f, a moment
     ``E f^q``, a probability ``P(f(X) > t)``, ..., or a smooth function of
-    such means, such as the variance). Plain Monte Carlo of the
+    such means, such as the variance), or a quantile of ``f(X)``, which
+    solves an equation in such means. Plain Monte Carlo of the
     labels is unbiased but slow; a surrogate ``f_hat`` integrated over many
     cheap fresh draws from P is precise but biased. This estimator uses the
     surrogate as a control variate: with K-fold cross-fitting, each fold's
@@ -269,9 +172,10 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
     functional : {"mean", "variance"}, Functional or callable, default="mean"
         What to estimate: ``"mean"``, ``Moment(q)``,
         ``ExceedanceProbability(threshold)``, ``"variance"`` (``Variance()``),
-        a :class:`Functional` subclass (pointwise, or a smooth function of
-        several means) or a callable ``T`` applied pointwise to function
-        values.
+        ``Quantile(p)`` (solved from the debiased distribution function, with
+        Woodruff's standard error), a :class:`Functional` subclass
+        (pointwise, or a smooth function of several means) or a callable
+        ``T`` applied pointwise to function values.
     sampler : callable, scipy.stats distribution, qmc engine or ndarray, default=None
         Draws from P for the cheap side: a callable ``(n, rng) -> X``, anything
         with ``rvs`` (a univariate distribution is drawn per coordinate), a
@@ -340,7 +244,8 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
 
     See Also
     --------
-    Mean, Moment, ExceedanceProbability, Variance : the built-in functionals.
+    Mean, Moment, ExceedanceProbability, Variance, Quantile : the built-in
+        functionals.
 
     Notes
     -----
@@ -475,6 +380,22 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
                 f"{type(self).__name__} needs at least 2 samples per fold: "
                 f"{2 * n_folds} for {n_folds} folds, got n_samples={n}."
             )
+        if isinstance(functional, Quantile):
+            level = self.confidence_level
+            labels_only_, debias = (
+                partial(quantile_labels_only, level=level),
+                partial(debias_quantile, level=level),
+            )
+        else:
+            labels_only_, debias = labels_only, debias_means
+        # Plain Monte Carlo first: it validates the functional on the labels
+        # before any surrogate is fitted.
+        (
+            self.naive_estimate_,
+            self.naive_standard_error_,
+            naive_residuals,
+            naive_scale,
+        ) = labels_only_(functional, y)
         rng = check_random_state(self.random_state)
         estimator = self.estimator
         if estimator is None:
@@ -493,7 +414,6 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
                 sampler,
                 self.n_samples,
                 seeds[r, k],
-                functional,
                 f"fold {k + 1}/{n_folds} of repeat {r + 1}",
                 self.estimator is None,
             )
@@ -502,14 +422,7 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         )
         results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(jobs)
 
-        Ty = apply_functional(functional, y, "the labels y")
         self.estimators_ = [res[0] for res in results]
-        scale = np.std(Ty, axis=0) + np.abs(Ty.mean(axis=0))
-        naive_cov = np.atleast_2d(np.cov(Ty, rowvar=False, ddof=1)) / n
-        naive, naive_se, naive_grad = _delta_method(
-            functional, Ty.mean(axis=0), naive_cov
-        )
-        self.naive_estimate_, self.naive_standard_error_ = naive, naive_se
         estimates, variances, plugins, coefs, oofs = [], [], [], [], []
         for r, folds in enumerate(splits):
             fold_res = results[r * n_folds : (r + 1) * n_folds]
@@ -521,33 +434,25 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
             oofs.append(oof)
             if sampler is None:
                 continue
-            Tf = apply_functional(functional, oof, "the held-out predictions")
-            cheap = [res[2] for res in fold_res]
+            preds = [res[2] for res in fold_res]
             if sampler.low_discrepancy:
                 n_cheap = np.inf  # no Monte Carlo noise to trade labels against
             elif sampler.is_pool:
-                n_cheap = len(cheap[0])
+                n_cheap = len(preds[0])
             else:
-                n_cheap = sum(len(c) for c in cheap)
-            if self.coef == "optimal":
-                weights = _optimal_weights(
-                    Ty, Tf, fold_of, n_folds, n_cheap, functional.gradient
-                )
-            else:
-                weights = np.full(n_folds, float(self.coef))
-            means, cov, plugin, deviations = _combine_folds(
-                Ty, Tf, fold_of, cheap, weights, sampler.is_pool
+                n_cheap = sum(len(c) for c in preds)
+            est, se, plugin, weights, residuals, scale = debias(
+                functional, y, oof, fold_of, preds, n_cheap, sampler.is_pool, self.coef
             )
-            est, se, grad = _delta_method(functional, means, cov)
-            if r == 0:
-                _check_tails(
-                    deviations @ grad,
+            if r == 0 and residuals is not None:
+                check_tails(
+                    residuals,
                     "control-variate residuals T(y) - coef * T(f_hat(x))",
-                    scale @ np.abs(grad),
+                    scale,
                 )
             estimates.append(est)
             variances.append(se**2)
-            plugins.append(functional.combine(plugin))
+            plugins.append(plugin)
             coefs.append(weights)
         self.oof_predictions_ = np.mean(oofs, axis=0)
         if sampler is None:
@@ -560,11 +465,8 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-            _check_tails(
-                (Ty - Ty.mean(axis=0)) @ naive_grad,
-                "labels",
-                scale @ np.abs(naive_grad),
-            )
+            if naive_residuals is not None:
+                check_tails(naive_residuals, "labels", naive_scale)
             estimates = [self.naive_estimate_] * self.n_repeats
             variances = [self.naive_standard_error_**2] * self.n_repeats
             plugins = [np.nan]

@@ -7,7 +7,8 @@ identity: the mean, a moment, a probability): the control-variate correction
 ``T(y) - T(f_hat(x))`` on held-out points is then exact (unbiased given the
 surrogate), with no linearisation. The others (:class:`Variance`, ratios)
 debias each mean exactly and linearise only ``g`` (the delta method), with a
-second-order bias correction.
+second-order bias correction. :class:`Quantile` is solved from a debiased
+distribution function instead (``_quantile.py``).
 """
 
 import numbers
@@ -20,6 +21,7 @@ __all__ = [
     "Moment",
     "ExceedanceProbability",
     "Variance",
+    "Quantile",
     "check_functional",
 ]
 
@@ -265,6 +267,87 @@ class Variance(Functional):
 
     def hessian(self, means):
         return np.array([[-2.0, 0.0], [0.0, 0.0]])
+
+
+class Quantile(Functional):
+    """The ``p``-quantile of ``f(X)``: the smallest ``t`` with ``P(f(X) <= t) >= p``.
+
+    Design margins, return levels and value at risk are quantiles of a
+    simulator's output. A quantile is not the mean of a pointwise statistic,
+    so the estimator debiases the distribution function ``F(t) = P(f(X) <=
+    t)`` instead, every ``t`` at once (the mean of ``1{f(X) <= t}``, corrected
+    on held-out points like any mean), and solves ``F(t) = p``. The standard
+    error is Woodruff's, from the debiased ``F`` itself, with no density
+    estimate.
+
+    Parameters
+    ----------
+    p : float
+        The level, in (0, 1): ``0.5`` is the median.
+
+    Notes
+    -----
+    The estimate is the inverse of the monotone rearrangement of the
+    debiased distribution function; each fold's control-variate weight
+    minimises the variance of the indicator averaged over levels near
+    ``p``. A surrogate helps as far as it puts points on the right side of
+    the quantile: the labelled correction counts the points whose label and
+    prediction fall on opposite sides. Their count is often 0 with a good
+    surrogate, so its variance is floored with a smoothed estimate of their
+    probability. When fewer than 5 labels are expected beyond the quantile
+    (``n min(p, 1 - p) < 5``) the estimator warns that the interval may be
+    too narrow. See the user guide for measured coverage.
+
+    References
+    ----------
+    Woodruff, R. S. (1952). Confidence intervals for medians and other
+    position measures. *JASA* 47, 635-646.
+
+    Chernozhukov, V., Fernandez-Val, I. and Galichon, A. (2010). Quantile
+    and probability curves without crossing. *Econometrica* 78, 1093-1125.
+
+    Angelopoulos, A. N., Bates, S., Fannjiang, C., Jordan, M. I. and Zrnic, T.
+    (2023). Prediction-powered inference. *Science* 382, 669-674.
+
+    Examples
+    --------
+    The median of ``x_1 + x_2 + sin(x_1)`` over the unit square, with a
+    linear surrogate:
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklearn_debias import DebiasedFunctionalEstimator, Quantile
+    >>> def f(X):
+    ...     return X.sum(axis=1) + np.sin(X[:, 0])
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(size=(200, 2))
+    >>> est = DebiasedFunctionalEstimator(
+    ...     LinearRegression(), functional=Quantile(0.5),
+    ...     sampler=lambda n, rng: rng.uniform(size=(n, 2)), random_state=0,
+    ... ).fit(X, f(X))
+    >>> truth = np.median(f(rng.uniform(size=(1_000_000, 2))))
+    >>> bool(abs(est.estimate_ - truth) < 3 * est.standard_error_)
+    True
+    >>> bool(est.standard_error_ < est.naive_standard_error_ / 2)
+    True
+    """
+
+    def __init__(self, p):
+        self.p = p
+
+    def check_level(self):
+        """The level ``p`` as a float, validated to lie in (0, 1)."""
+        p = self.p
+        if not isinstance(p, numbers.Real) or not 0.0 < p < 1.0:
+            raise ValueError(f"Quantile(p) needs a level p in (0, 1), got p={p!r}")
+        return float(p)
+
+    def transform(self, values):
+        raise TypeError(
+            "Quantile(p) is not the mean of a pointwise transform: "
+            "DebiasedFunctionalEstimator solves it from the debiased distribution "
+            "function"
+        )
 
 
 class _CallableFunctional(Functional):

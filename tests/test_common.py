@@ -10,6 +10,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_debias import (
     DebiasedFunctionalEstimator,
+    Quantile,
     SimulationCalibratedRegressor,
     SketchPreconditionedRegressor,
 )
@@ -32,6 +33,13 @@ def _estimators():
     yield DebiasedFunctionalEstimator(Ridge())
     yield DebiasedFunctionalEstimator(
         Ridge(alpha=1e-3), sampler=_StandardNormal(), n_samples=200, random_state=0
+    )
+    yield DebiasedFunctionalEstimator(
+        Ridge(),
+        functional=Quantile(0.5),
+        sampler=_StandardNormal(),
+        n_samples=200,
+        random_state=0,
     )
     yield SketchPreconditionedRegressor()
     # A one-kernel Gaussian process: the default two-kernel one is exercised in
