@@ -301,3 +301,28 @@ def test_extreme_level_for_the_sample_size_warns(p):
         DebiasedFunctionalEstimator(
             FixedSurrogate(), functional=Quantile(0.1), sampler=uniform_sampler
         ).fit(X, f(X))
+
+
+@pytest.mark.slow
+def test_default_surrogate_coverage_slow():
+    """The default Gaussian process, 200 seeds: 95% intervals cover >= 93%."""
+    from sklearn_debias.datasets import GenzFunction
+
+    g = GenzFunction("gaussian", n_features=3, random_state=2)
+    truth = np.quantile(g(qmc.Sobol(3, seed=0).random_base2(21)), 0.9)
+    hits = []
+    for seed in range(200):
+        X = np.random.default_rng(seed).uniform(size=(80, 3))
+        est = fit_quiet(
+            DebiasedFunctionalEstimator(
+                functional=Quantile(0.9),
+                sampler=uniform_sampler,
+                n_samples=5000,
+                random_state=seed,
+            ),
+            X,
+            g(X),
+        )
+        low, high = est.confidence_interval()
+        hits.append(low <= truth <= high)
+    assert np.mean(hits) >= 0.93, np.mean(hits)
