@@ -1,0 +1,42 @@
+"""Shared helpers, one implementation each.
+
+Random streams, checked surrogate calls, the walker through meta-estimators,
+result objects, the thread pool and every import of a private scikit-learn
+helper. ``utils`` imports no estimator family.
+"""
+
+from ._parallel import n_threads, threaded_sum
+from ._random import (
+    check_generator,
+    check_seed_sequence,
+    spawn_generators,
+    spawn_seeds,
+)
+from ._results import (
+    ConfidenceInterval,
+    EstimateResult,
+    check_confidence_level,
+    format_table,
+    normal_interval,
+)
+from ._surrogate import SurrogateError, checked_fit, checked_predict
+from ._unwrap import final_estimator, unwrap_once
+
+__all__ = [
+    "ConfidenceInterval",
+    "EstimateResult",
+    "SurrogateError",
+    "check_confidence_level",
+    "check_generator",
+    "check_seed_sequence",
+    "checked_fit",
+    "checked_predict",
+    "final_estimator",
+    "format_table",
+    "n_threads",
+    "normal_interval",
+    "spawn_generators",
+    "spawn_seeds",
+    "threaded_sum",
+    "unwrap_once",
+]
