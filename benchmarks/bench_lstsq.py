@@ -28,11 +28,11 @@ import scipy.linalg
 import scipy.sparse.linalg as spla
 from sklearn.linear_model import LinearRegression, Ridge
 
-from sklearn_debias._precond_solvers import (
+from sklearn_debias._randnla import (
     SketchPreconditioner,
     karlson_walden_estimate,
+    make_embedding,
 )
-from sklearn_debias._sketch import make_embedding
 from sklearn_debias.linear_model import SketchPreconditionedRegressor
 
 FULL = [(200_000, 500), (1_000_000, 200), (100_000, 2000)]

@@ -20,8 +20,8 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from sklearn_debias._inference import format_table
 from sklearn_debias.linalg import logdet, trace
+from sklearn_debias.utils import format_table
 
 # (label, method, probe); "hutch++ gauss" is Hutch++ with Gaussian probes, the
 # configuration of the prototypes quoted in the issue.

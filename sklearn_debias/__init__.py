@@ -4,8 +4,8 @@ Debias a cheap surrogate of an expensive ground truth with a cheap unbiased
 simulation at inference time, and precondition solvers with random sketches.
 """
 
-from ._control_variate import DebiasedFunctionalEstimator, SurrogateError
-from ._functionals import (
+from .functional import (
+    DebiasedFunctionalEstimator,
     ExceedanceProbability,
     Functional,
     Mean,
@@ -13,9 +13,9 @@ from ._functionals import (
     Quantile,
     Variance,
 )
-from ._inference import ConfidenceInterval
 from .linear_model import SketchPreconditionedRegressor
 from .pde import SimulationCalibratedRegressor
+from .utils import ConfidenceInterval, SurrogateError
 
 __version__ = "0.1.0.dev0"
 

@@ -2,7 +2,8 @@
 
 import numpy as np
 from scipy.special import erf
-from sklearn.utils import check_random_state
+
+from ..utils import check_generator
 
 __all__ = ["GenzFunction", "GENZ_FAMILIES"]
 
@@ -38,8 +39,10 @@ class GenzFunction:
     difficulty : float, default=None
         ``sum(a)``; ``None`` uses the family's classical value scaled with ``d``
         relative to ``d = 10``.
-    random_state : int, RandomState instance or None, default=None
-        Draws ``a`` and ``u``.
+    random_state : int, Generator, RandomState instance or None, default=None
+        Draws ``a`` and ``u`` (through
+        :func:`sklearn_debias.utils.check_generator`: an int gives the stream
+        of ``numpy.random.default_rng(int)``).
 
     Attributes
     ----------
@@ -72,7 +75,7 @@ class GenzFunction:
             raise ValueError(
                 f"n_features must be a positive integer, got {n_features!r}"
             )
-        rng = check_random_state(random_state)
+        rng = check_generator(random_state)
         d = int(n_features)
         if difficulty is None:
             difficulty = _DEFAULT_DIFFICULTY[family] * d / 10.0

@@ -24,7 +24,11 @@ import numpy as np
 import scipy.linalg
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils import unwrap_once
+from ..utils._compat import StrOptions, _fit_context
 
 _WARPS = ("auto", "identity", "log")
 
@@ -73,8 +77,14 @@ def default_gaussian_process(n_features, random_state=None):
 
 
 def _final_gaussian_process(estimator):
-    """The ``GaussianProcessRegressor`` of ``estimator`` or of its last step."""
-    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    """The ``GaussianProcessRegressor`` of ``estimator`` or of its last step.
+
+    Only pipelines are looked through: they transform the inputs alone, so
+    the leave-one-out closed form of the final process holds for the target.
+    """
+    final = estimator
+    while isinstance(final, Pipeline):
+        final = unwrap_once(final)
     if not isinstance(final, GaussianProcessRegressor):
         raise TypeError(
             "gaussian_process must be a GaussianProcessRegressor or a Pipeline "
@@ -120,7 +130,7 @@ class WarpedGaussianProcessRegressor(RegressorMixin, BaseEstimator):
         a squared-exponential plus tensor-product Matérn-3/2 kernel.
     warp : {"auto", "identity", "log"}, default="auto"
         The transform of the target. ``"log"`` requires ``y > 0``.
-    random_state : int or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of the default Gaussian process's optimizer restarts (unused
         when ``gaussian_process`` is given).
 
@@ -170,6 +180,12 @@ class WarpedGaussianProcessRegressor(RegressorMixin, BaseEstimator):
     0.13
     """
 
+    _parameter_constraints: dict = {
+        "gaussian_process": [GaussianProcessRegressor, Pipeline, None],
+        "warp": [StrOptions(set(_WARPS))],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, gaussian_process=None, warp="auto", random_state=None):
         self.gaussian_process = gaussian_process
         self.warp = warp
@@ -191,6 +207,10 @@ class WarpedGaussianProcessRegressor(RegressorMixin, BaseEstimator):
         loo_error = float(np.sqrt(np.mean((y - y_loo) ** 2)))
         return model, center, scale, loo_error
 
+    @_fit_context(
+        # the Gaussian process's own parameters are validated when it is fitted
+        prefer_skip_nested_validation=False
+    )
     def fit(self, X, y):
         """Fit the Gaussian process to the warped, standardised target.
 
@@ -207,8 +227,6 @@ class WarpedGaussianProcessRegressor(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         X, y = validate_data(self, X, y, y_numeric=True)
-        if not (isinstance(self.warp, str) and self.warp in _WARPS):
-            raise ValueError(f"warp must be one of {_WARPS}, got {self.warp!r}")
         positive = bool(np.all(y > 0))
         if self.warp == "log" and not positive:
             raise ValueError(

@@ -2,16 +2,11 @@
 
 import numpy as np
 
-from .._sketch import random_test_matrix
-from ._operators import (
-    as_block_operator,
-    as_generator,
-    check_budget,
-    check_probe,
-    exact_columns,
-)
+from .._randnla import as_block_operator, exact_columns, random_test_matrix
+from ..utils import check_seed_sequence, spawn_generators
 from ._results import DiagonalResult
 from ._trace import _leave_one_out_directions, _mean_and_se, _range_sketch
+from ._validation import check_budget, check_probe
 
 __all__ = ["diagonal", "DIAGONAL_METHODS"]
 
@@ -19,20 +14,21 @@ _METHODS = {"xdiag": 4, "hutchinson": 2}
 DIAGONAL_METHODS = tuple(_METHODS)
 
 
-def _diag_hutchinson(op, m, probe, rng):
+def _diag_hutchinson(op, m, probe, random_state):
     # Bekas, Kokiopoulou and Saad (2007): E[omega * (A omega)] = diag(A) for
     # probes with independent, zero-mean, unit-variance entries.
+    (rng,) = spawn_generators(random_state, 1)
     Omega = random_test_matrix(op.n, m, rng, kind=probe)
     return _mean_and_se(Omega * op.matmat(Omega))
 
 
-def _xdiag(op, m, probe, rng):
+def _xdiag(op, m, probe, random_state):
     # Epperly, Tropp and Webber (2024), XDiag. With Y = A Omega = QR and the
     # leave-one-out projector P_i = Q (I - s_i s_i^T) Q^T (see _trace._xtrace):
     #   d_i = diag(P_i A) + omega_i * ((I - P_i) A omega_i).
     # diag(P_i A) = rowsum(Q * Z) - (Q s_i) * (Z s_i) with Z = A^T Q, and,
     # since A omega_i = Q R e_i, (I - P_i) A omega_i = (Q s_i) / ||R^{-T} e_i||.
-    Omega, _, Q, R, nu = _range_sketch(op, m // 2, probe, rng)
+    Omega, _, Q, R, nu = _range_sketch(op, m // 2, probe, random_state)
     S, norms = _leave_one_out_directions(R)
     Z = op.rmatmat(Q) + nu * Q
     QS, ZS = Q @ S, Z @ S
@@ -68,7 +64,9 @@ def diagonal(
     size : int, default=None
         Order ``n`` of ``A``; required only when ``A`` is a callable.
     random_state : int, RandomState instance, Generator or None, default=None
-        Seeds the probe vectors.
+        Seeds the probe vectors: an int seeds one
+        :class:`~numpy.random.SeedSequence` whose spawned child draws them.
+        ``None`` draws fresh entropy (numpy's global state is never used).
 
     Returns
     -------
@@ -120,9 +118,9 @@ def diagonal(
             k = block.shape[1]
             diag[start : start + k] = block[np.arange(start, start + k), np.arange(k)]
         return DiagonalResult(diag, np.zeros(op.n), op.n_matvecs, method)
-    rng = as_generator(random_state)
+    seed = check_seed_sequence(random_state)
     if method == "xdiag":
-        est, se = _xdiag(op, m, probe, rng)
+        est, se = _xdiag(op, m, probe, seed)
     else:
-        est, se = _diag_hutchinson(op, m, probe, rng)
+        est, se = _diag_hutchinson(op, m, probe, seed)
     return DiagonalResult(est, se, op.n_matvecs, method)

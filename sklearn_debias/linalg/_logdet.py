@@ -6,17 +6,17 @@ import numbers
 import numpy as np
 import scipy.linalg
 
-from .._sketch import nystrom_approximation, random_test_matrix
-from ._operators import (
+from .._randnla import (
     as_block_operator,
-    as_generator,
-    check_budget,
-    check_probe,
-    check_psd_core,
-    check_symmetric,
+    nystrom_approximation,
+    psd_eigenpairs,
+    random_test_matrix,
+    symmetric_part,
 )
+from ..utils import spawn_generators
 from ._results import LogdetResult
 from ._trace import _mean_and_se
+from ._validation import check_budget, check_probe, check_psd_core, check_symmetric
 
 __all__ = ["logdet", "lanczos_quadrature"]
 
@@ -139,10 +139,9 @@ def _nystrom_preconditioner(op, rank, rng):
     U, lam = nystrom_approximation(Omega, Y)
     if lam[0] <= 0:
         raise ValueError("A is not positive definite: its sketch is zero")
-    G = Omega.T @ Y
-    w, V = np.linalg.eigh(0.5 * (G + G.T))
-    keep = w > w[-1] * 1e-13
-    g_inv_diag = np.sum(V[:, keep] ** 2 / w[keep], axis=1)
+    # Diagonal of the pseudo-inverse of the (unshifted) core.
+    w, V = psd_eigenpairs(symmetric_part(Omega.T @ Y), 1e-13)
+    g_inv_diag = np.sum(V**2 / w, axis=1)
     R = scipy.linalg.qr(Omega, mode="r", check_finite=False)[0][:rank]
     Rinv = scipy.linalg.solve_triangular(R, np.eye(rank), check_finite=False)
     delta = float(np.mean(np.sum(Rinv**2, axis=1) / g_inv_diag))
@@ -155,6 +154,22 @@ def _nystrom_preconditioner(op, rank, rng):
         return U @ (coef[:, None] * (U.T @ X)) + X / np.sqrt(delta)
 
     return inv_sqrt, logdet_p
+
+
+def _check_rank(rank, preconditioner, n_matvecs, n):
+    """Rank of the Nyström sketch: 0 without a preconditioner, else checked
+    (``None``: half the budget, below the order ``n`` of ``A``)."""
+    if preconditioner is None:
+        return 0
+    if rank is None:
+        rank = max(min(n_matvecs // 2, n - 1), 1)
+    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or rank < 0:
+        raise ValueError(f"rank must be a non-negative integer, got {rank!r}")
+    if not 1 <= rank < n:
+        raise ValueError(
+            f"rank must be at least 1 and smaller than the order of A ({n}), got {rank}"
+        )
+    return int(rank)
 
 
 def logdet(
@@ -202,7 +217,10 @@ def logdet(
     size : int, default=None
         Order ``n`` of ``A``; required only when ``A`` is a callable.
     random_state : int, RandomState instance, Generator or None, default=None
-        Seeds the sketch and the probes.
+        Seeds the sketch and the probes: an int seeds one
+        :class:`~numpy.random.SeedSequence`; the sketch and the probes come
+        from two spawned children. ``None`` draws fresh entropy (numpy's
+        global state is never used).
 
     Returns
     -------
@@ -263,31 +281,21 @@ def logdet(
         raise ValueError(f"n_matvecs must be an integer, got {n_matvecs!r}")
     op = as_block_operator(A, size=size)
     check_symmetric(op, "logdet")
-    if preconditioner is None:
-        rank = 0
-    elif rank is None:
-        rank = max(min(n_matvecs // 2, op.n - 1), 1)
-    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or rank < 0:
-        raise ValueError(f"rank must be a non-negative integer, got {rank!r}")
-    if preconditioner is not None and not 1 <= rank < op.n:
-        raise ValueError(
-            f"rank must be at least 1 and smaller than the order of A ({op.n}), "
-            f"got {rank}"
-        )
+    rank = _check_rank(rank, preconditioner, n_matvecs, op.n)
     n_lanczos = min(n_lanczos, op.n)
     m = check_budget(n_matvecs, rank + 2 * n_lanczos, method)
-    rng = as_generator(random_state)
+    rng_sketch, rng_probe = spawn_generators(random_state, 2)
 
     if preconditioner is None:
         matmat, logdet_p = op.matmat, 0.0
     else:
-        inv_sqrt, logdet_p = _nystrom_preconditioner(op, rank, rng)
+        inv_sqrt, logdet_p = _nystrom_preconditioner(op, rank, rng_sketch)
 
         def matmat(X):
             return inv_sqrt(op.matmat(inv_sqrt(X)))
 
     n_probes = (m - rank) // n_lanczos
-    V = random_test_matrix(op.n, n_probes, rng, kind=probe)
+    V = random_test_matrix(op.n, n_probes, rng_probe, kind=probe)
     values, ritz_min = lanczos_quadrature(matmat, V, n_lanczos)
     if ritz_min <= 0:
         raise ValueError(

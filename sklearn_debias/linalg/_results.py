@@ -1,43 +1,20 @@
-"""Result objects of the trace, diagonal and log-determinant estimators."""
+"""Result objects of the trace, diagonal and log-determinant estimators.
+
+Subclasses of the package's one result type,
+:class:`sklearn_debias.utils.EstimateResult`: they unpack as
+``estimate, standard_error = result`` and give
+``result.confidence_interval(confidence_level)``.
+"""
 
 from dataclasses import dataclass
 
-from .._inference import normal_interval
+from ..utils import EstimateResult
 
 __all__ = ["TraceResult", "DiagonalResult", "LogdetResult"]
 
 
 @dataclass(frozen=True)
-class _EstimateResult:
-    """Common part: a point estimate, its standard error and the work spent."""
-
-    estimate: float
-    standard_error: float
-    n_matvecs: int
-    method: str
-
-    def confidence_interval(self, confidence_level=0.95):
-        """Normal (CLT) confidence interval ``estimate +- z * standard_error``.
-
-        Parameters
-        ----------
-        confidence_level : float, default=0.95
-            Coverage probability of the interval, in (0, 1).
-
-        Returns
-        -------
-        interval : ConfidenceInterval
-            Named tuple ``(low, high)`` (arrays for :func:`diagonal`).
-        """
-        return normal_interval(self.estimate, self.standard_error, confidence_level)
-
-    def __iter__(self):
-        # Unpacks like scipy's results: ``estimate, standard_error = result``.
-        return iter((self.estimate, self.standard_error))
-
-
-@dataclass(frozen=True)
-class TraceResult(_EstimateResult):
+class TraceResult(EstimateResult):
     """Result of :func:`~sklearn_debias.linalg.trace`.
 
     Unpacks as ``estimate, standard_error = result``.
@@ -55,11 +32,16 @@ class TraceResult(_EstimateResult):
         Number of products with ``A`` (or ``A.T``) actually used.
     method : str
         The method that produced the estimate.
+    df : float
+        Degrees of freedom of the standard error (``inf``: normal intervals).
     """
+
+    n_matvecs: int
+    method: str
 
 
 @dataclass(frozen=True)
-class DiagonalResult(_EstimateResult):
+class DiagonalResult(EstimateResult):
     """Result of :func:`~sklearn_debias.linalg.diagonal`.
 
     Unpacks as ``estimate, standard_error = result``.
@@ -74,11 +56,16 @@ class DiagonalResult(_EstimateResult):
         Number of products with ``A`` (or ``A.T``) actually used.
     method : str
         The method that produced the estimate.
+    df : float
+        Degrees of freedom of the standard error (``inf``: normal intervals).
     """
+
+    n_matvecs: int
+    method: str
 
 
 @dataclass(frozen=True)
-class LogdetResult(_EstimateResult):
+class LogdetResult(EstimateResult):
     """Result of :func:`~sklearn_debias.linalg.logdet`.
 
     Unpacks as ``estimate, standard_error = result``.
@@ -101,8 +88,12 @@ class LogdetResult(_EstimateResult):
         Number of probe vectors of the Lanczos part.
     n_lanczos : int
         Lanczos steps per probe.
+    df : float
+        Degrees of freedom of the standard error (``inf``: normal intervals).
     """
 
+    n_matvecs: int
+    method: str
     logdet_preconditioner: float = 0.0
     n_probes: int = 0
     n_lanczos: int = 0

@@ -4,21 +4,18 @@ XTrace and XNysTrace, all with a budget counted in matrix-vector products."""
 import numpy as np
 import scipy.linalg
 
-from .._sketch import (
+from .._randnla import (
+    as_block_operator,
+    exact_columns,
     nystrom_approximation,
+    nystrom_factor,
     random_test_matrix,
     randomized_range_finder,
+    shifted_qr,
 )
-from ._operators import (
-    as_block_operator,
-    as_generator,
-    check_budget,
-    check_probe,
-    check_psd_core,
-    check_symmetric,
-    exact_columns,
-)
+from ..utils import check_seed_sequence, spawn_generators
 from ._results import TraceResult
+from ._validation import check_budget, check_probe, check_psd_core, check_symmetric
 
 __all__ = ["trace", "TRACE_METHODS"]
 
@@ -45,25 +42,32 @@ def _quadratic_forms(X, AX):
     return np.einsum("ij,ij->j", X, AX)
 
 
-def _hutchinson(op, m, probe, rng):
+# Every estimator below draws each of its random matrices from its own child
+# of ``random_state`` (spawned in a fixed order), so that, e.g., the probes of
+# the Hutchinson part do not depend on the size of the sketch.
+
+
+def _hutchinson(op, m, probe, random_state):
+    (rng,) = spawn_generators(random_state, 1)
     Omega = random_test_matrix(op.n, m, rng, kind=probe)
     return _mean_and_se(_quadratic_forms(Omega, op.matmat(Omega)))
 
 
-def _hutchpp(op, m, probe, rng):
+def _hutchpp(op, m, probe, random_state):
     # Meyer, Musco, Musco and Woodruff (2021), Algorithm 1: a third of the
     # budget finds a basis Q, a third computes tr(Q^T A Q) exactly and a third
     # runs Hutchinson on the deflated (I - QQ^T) A (I - QQ^T).
     k = m // 3
-    Q = randomized_range_finder(op.matmat, op.n, k, rng)
+    rng_range, rng_probe = spawn_generators(random_state, 2)
+    Q = randomized_range_finder(op.matmat, op.n, k, rng_range)
     low_rank = float(np.trace(Q.T @ op.matmat(Q)))
-    G = random_test_matrix(op.n, m - 2 * k, rng, kind=probe)
+    G = random_test_matrix(op.n, m - 2 * k, rng_probe, kind=probe)
     G -= Q @ (Q.T @ G)
     est, se = _mean_and_se(_quadratic_forms(G, op.matmat(G)))
     return low_rank + est, se
 
 
-def _na_hutchpp(op, m, probe, rng):
+def _na_hutchpp(op, m, probe, random_state):
     # Non-adaptive Hutch++ (Meyer et al. 2021, Algorithm 2) with the stable
     # generalized Nyström approximation A_hat = A R (S^T A R)^+ S^T A
     # (Nakatsukasa 2020): a range sketch R of r = m/4 columns, a co-range
@@ -72,9 +76,10 @@ def _na_hutchpp(op, m, probe, rng):
     # sketch was 1.4-2x more accurate here.) All products are independent of
     # each other: one pass over A.
     r = m // 4
-    R = random_test_matrix(op.n, r, rng)
-    S = random_test_matrix(op.n, 2 * r, rng)
-    G = random_test_matrix(op.n, m - 3 * r, rng, kind=probe)
+    rng_range, rng_corange, rng_probe = spawn_generators(random_state, 3)
+    R = random_test_matrix(op.n, r, rng_range)
+    S = random_test_matrix(op.n, 2 * r, rng_corange)
+    G = random_test_matrix(op.n, m - 3 * r, rng_probe, kind=probe)
     AR = op.matmat(np.hstack([R, G]))
     AR, AG = AR[:, :r], AR[:, r:]
     AtS = op.rmatmat(S)  # (S^T A)^T
@@ -91,12 +96,13 @@ def _na_hutchpp(op, m, probe, rng):
     return low_rank + est, se
 
 
-def _nystrompp(op, m, probe, rng):
+def _nystrompp(op, m, probe, random_state):
     # Persson, Cortinovis and Kressner (2022): half the budget for a Nyström
     # approximation, half for Hutchinson on A - A_hat; one pass over A.
     k = m // 2
-    Omega = random_test_matrix(op.n, k, rng)
-    G = random_test_matrix(op.n, m - k, rng, kind=probe)
+    rng_sketch, rng_probe = spawn_generators(random_state, 2)
+    Omega = random_test_matrix(op.n, k, rng_sketch)
+    G = random_test_matrix(op.n, m - k, rng_probe, kind=probe)
     AX = op.matmat(np.hstack([Omega, G]))
     Y, AG = AX[:, :k], AX[:, k:]
     check_psd_core(Omega, Y, "nystrom++")
@@ -120,27 +126,21 @@ def _leave_one_out_directions(R):
     return Rinv.T / norms, norms
 
 
-def _range_sketch(op, k, probe, rng):
+def _range_sketch(op, k, probe, random_state):
     """``k`` probes ``Omega`` and ``Y = (A + nu I) Omega = QR`` (XTrace, XDiag).
 
     The shift ``nu`` is 0 unless ``A`` has rank < ``k`` (its range is then
-    captured exactly): a tiny ``nu > 0`` keeps ``R`` invertible, and the
-    caller removes its contribution at the end. Returns
-    ``Omega, Y, Q, R, nu``.
+    captured exactly): a tiny ``nu > 0`` keeps ``R`` invertible
+    (:func:`~sklearn_debias._randnla.shifted_qr`), and the caller removes its
+    contribution at the end. Returns ``Omega, Y, Q, R, nu``.
     """
+    (rng,) = spawn_generators(random_state, 1)
     Omega = random_test_matrix(op.n, k, rng, kind=probe)
-    Y = op.matmat(Omega)
-    Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
-    if np.min(np.abs(np.diag(R))) <= 1e3 * np.finfo(float).eps * np.abs(R[0, 0]):
-        nu = np.sqrt(op.n) * 1e3 * np.finfo(float).eps * np.linalg.norm(Y)
-        Y = Y + nu * Omega
-        Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
-    else:
-        nu = 0.0
+    Y, Q, R, nu = shifted_qr(Omega, op.matmat(Omega))
     return Omega, Y, Q, R, nu
 
 
-def _xtrace(op, m, probe, rng):
+def _xtrace(op, m, probe, random_state):
     # Epperly, Tropp and Webber (2024). With k = m/2 probes Omega and Y = A
     # Omega = QR, the i-th estimate uses the basis of Y without column i,
     # P_i = Q (I - s_i s_i^T) Q^T, and omega_i (independent of P_i) for a
@@ -149,7 +149,7 @@ def _xtrace(op, m, probe, rng):
     # Each t_i is unbiased; their mean is the estimate and their spread the
     # error estimate. Everything reduces to k x k matrices given Z = A Q.
     n, k = op.n, m // 2
-    Omega, Y, Q, R, nu = _range_sketch(op, k, probe, rng)
+    Omega, Y, Q, R, nu = _range_sketch(op, k, probe, random_state)
     S, _ = _leave_one_out_directions(R)
     Z = op.matmat(Q) + nu * Q  # (A + nu I) Q
     H = Q.T @ Z
@@ -198,7 +198,7 @@ def _schur_pairs(M):
     return out
 
 
-def _xnystrace(op, m, probe, rng):
+def _xnystrace(op, m, probe, random_state):
     # Epperly, Tropp and Webber (2024), for symmetric PSD A. The i-th estimate
     # uses the Nyström approximation A_i from all probes but omega_i,
     #   t_i = tr(A_i) + omega_i^T (A - A_i) omega_i,
@@ -207,23 +207,13 @@ def _xnystrace(op, m, probe, rng):
     # so that omega_i^T (A - A_i) omega_i = 1 / d_i. A shift nu makes G
     # positive definite in floating point; n nu is subtracted at the end.
     n, k = op.n, m
+    (rng,) = spawn_generators(random_state, 1)
     Omega = random_test_matrix(n, k, rng, kind=probe)
     Y = op.matmat(Omega)
     check_psd_core(Omega, Y, "xnystrace")
-    nu = np.sqrt(n) * np.finfo(float).eps * np.linalg.norm(Y)
-    Y = Y + nu * Omega
-    G = Omega.T @ Y
-    G = 0.5 * (G + G.T)
-    try:
-        C = scipy.linalg.cholesky(G, lower=False, check_finite=False)
-    except np.linalg.LinAlgError:
-        # Numerically singular core: a larger shift.
-        nu2 = 1e3 * nu + np.finfo(float).eps * np.abs(G).max()
-        Y = Y + (nu2 - nu) * Omega
-        nu = nu2
-        G = Omega.T @ Y
-        C = scipy.linalg.cholesky(0.5 * (G + G.T), lower=False, check_finite=False)
-    B = scipy.linalg.solve_triangular(C, Y.T, trans="T", check_finite=False).T
+    # A numerically singular core falls back to a larger shift: the
+    # downdating formulas need the Cholesky factor.
+    B, nu, Y, C = nystrom_factor(Omega, Y, fallback="shift")
     X = scipy.linalg.solve_triangular(C, np.eye(k), trans="T", check_finite=False)
     M = X.T @ X  # G^{-1}
     Z = B @ X  # Y G^{-1}
@@ -313,7 +303,10 @@ def trace(
     size : int, default=None
         Order ``n`` of ``A``; required only when ``A`` is a callable.
     random_state : int, RandomState instance, Generator or None, default=None
-        Seeds the probe vectors.
+        Seeds the probe vectors: an int seeds one
+        :class:`~numpy.random.SeedSequence`, and each random matrix a method
+        draws (sketch, probes) comes from its own spawned child. ``None``
+        draws fresh entropy (numpy's global state is never used).
 
     Returns
     -------
@@ -391,6 +384,6 @@ def trace(
             for start, block in exact_columns(op)
         )
         return TraceResult(total, 0.0, op.n_matvecs, method)
-    rng = as_generator(random_state)
-    est, se = _ESTIMATORS[method](op, m, probe, rng)
+    seed = check_seed_sequence(random_state)
+    est, se = _ESTIMATORS[method](op, m, probe, seed)
     return TraceResult(float(est), float(se), op.n_matvecs, method)

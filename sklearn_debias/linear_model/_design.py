@@ -13,14 +13,11 @@ a dense ``X`` goes through row blocks that stay in cache, so ``A^T (b - A z)``
 costs one read of ``X`` and no copy of it.
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
-from .._precond_solvers import TallOperator
-from .._sketch import _n_threads
+from .._randnla import LeastSquaresOperator
+from ..utils import _parallel
 
 # Bytes of X per row block of a fused pass (fits in a typical L2/L3 cache).
 _BLOCK_BYTES = 2 * 2**20
@@ -62,7 +59,7 @@ def _tree_sum(P):
     return P[0]
 
 
-class RegressionOperator(TallOperator):
+class RegressionOperator(LeastSquaresOperator):
     """The operator ``[W^{1/2} (X - 1 mu^T) D ; sqrt(alpha) D]`` and its target.
 
     Parameters
@@ -88,18 +85,17 @@ class RegressionOperator(TallOperator):
     def __init__(
         self, X, Y, sqrt_weights, x_mean, y_mean, col_scale, alpha, center_blocks=False
     ):
+        m, n = X.shape
+        super().__init__((m + n if alpha > 0 else m, n))
         self.X, self.Y, self.sw = X, Y, sqrt_weights
         self.center_blocks = bool(center_blocks) and not sp.issparse(X)
         self.x_mean, self.y_mean = x_mean, y_mean
         self.col_scale, self.alpha = col_scale, float(alpha)
-        m, n = X.shape
         self.m = m
-        self.shape = (m + n if self.alpha > 0 else m, n)
         if sp.issparse(X):
             self._block_rows = max(m, 1)
         else:
             self._block_rows = max(64, _BLOCK_BYTES // (8 * max(n, 1)))
-        self.n_passes = 0
 
     def _block(self, start, stop):
         """Rows ``[start, stop)`` of ``X`` (centred, float64) and of ``sqrt(w)``."""
@@ -138,53 +134,39 @@ class RegressionOperator(TallOperator):
         """One read of ``X``: ``t = W^{1/2}(X x - c)`` (or the residual) per block,
         accumulating ``X^T W^{1/2} t``, its column sums and ``||t||^2``.
 
-        The row blocks are shared among a few threads, each calling
-        single-threaded BLAS on cache-sized blocks: many small multithreaded
-        BLAS calls would each pay a thread synchronisation, which is slow on a
-        busy machine.
+        The row blocks are cache-sized and summed by
+        :func:`~sklearn_debias.utils.threaded_sum` in fixed groups, in a few
+        threads each calling single-threaded BLAS (many small multithreaded
+        BLAS calls would each pay a thread synchronisation, slow on a busy
+        machine); the sum does not depend on the number of threads.
         """
-        self.n_passes += 1
         k = w.shape[1]
         x = self.col_scale[:, None] * w
         c = np.zeros(k) if self.center_blocks else self.x_mean @ x
         if k == 1:  # matrix-vector products (gemv) are faster than gemm here
             x, c = x[:, 0], c[0]
-        starts = list(range(0, self.m, self._block_rows))
-        n_threads = min(_n_threads(), len(starts))
 
-        def work(t):
-            G = _PairwiseSum()
-            S1 = np.zeros(k)
-            nrm2 = np.zeros(k)
-            lo = len(starts) * t // n_threads
-            hi = len(starts) * (t + 1) // n_threads
-            for start in starts[lo:hi]:
-                stop = min(start + self._block_rows, self.m)
-                Xb, sw = self._block(start, stop)
-                v = Xb @ x
-                v -= c
-                if residual:
-                    yb = self.Y[start:stop] - self.y_mean
-                    v = (yb[:, 0] if k == 1 else yb) - v
-                if sw is not None:
-                    v *= sw if k > 1 else sw[:, 0]
-                nrm2 += np.einsum("i...,i...->...", v, v)
-                if sw is not None:
-                    v *= sw if k > 1 else sw[:, 0]
-                G.add(Xb.T @ v)
-                S1 += v.sum(axis=0)
-            return G.total(x.shape), S1, nrm2
+        def block(b):
+            start = b * self._block_rows
+            Xb, sw = self._block(start, min(start + self._block_rows, self.m))
+            v = Xb @ x
+            v -= c
+            if residual:
+                yb = self.Y[start : start + Xb.shape[0]] - self.y_mean
+                v = (yb[:, 0] if k == 1 else yb) - v
+            if sw is not None:
+                v *= sw if k > 1 else sw[:, 0]
+            nrm2 = np.einsum("i...,i...->...", v, v)
+            if sw is not None:
+                v *= sw if k > 1 else sw[:, 0]
+            G = np.reshape(Xb.T @ v, (-1, k))
+            return [G, np.reshape(v.sum(axis=0), k), np.reshape(nrm2, k)]
 
-        if n_threads <= 1:
-            parts = [work(0)]
-        else:
-            with threadpool_limits(limits=1, user_api="blas"):
-                with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                    parts = list(pool.map(work, range(n_threads)))
-        G, S1, nrm2 = (sum(p[i] for p in parts) for i in range(3))
+        n_blocks = -(-self.m // self._block_rows)
+        G, S1, nrm2 = _parallel.threaded_sum(block, n_blocks, single_threaded_blas=True)
         if self.center_blocks:
             S1[:] = 0.0
-        return self._finish(G.reshape(-1, k), S1, w, nrm2)
+        return self._finish(G, S1, w, nrm2)
 
     def residual_gradient_accurate(self, z):
         """``A^T (b - A z)`` with ``X^T r`` summed pairwise, or ``None``.
@@ -199,7 +181,6 @@ class RegressionOperator(TallOperator):
         """
         if sp.issparse(self.X):
             return None
-        self.n_passes += 1
         x = self.col_scale[:, None] * z
         c = self.x_mean @ x
         k = x.shape[1]
@@ -218,9 +199,8 @@ class RegressionOperator(TallOperator):
             g -= self.alpha * self.col_scale[:, None] ** 2 * z
         return g
 
-    def matvec(self, z):
+    def _matmat(self, z):
         """``A @ z`` of shape ``(m [+ n], k)``."""
-        self.n_passes += 1
         x = self.col_scale[:, None] * z
         t = np.asarray(self.X @ x) - self.x_mean @ x
         if self.sw is not None:
@@ -229,9 +209,8 @@ class RegressionOperator(TallOperator):
             t = np.vstack([t, np.sqrt(self.alpha) * x])
         return t
 
-    def rmatvec(self, r):
+    def _rmatmat(self, r):
         """``A.T @ r``."""
-        self.n_passes += 1
         top = r[: self.m]
         u = top * self.sw[:, None] if self.sw is not None else top
         g = np.asarray(self.X.T @ u) - np.outer(self.x_mean, u.sum(axis=0))
@@ -247,4 +226,4 @@ class RegressionOperator(TallOperator):
             b = b * self.sw[:, None]
         if self.alpha > 0:
             b = np.vstack([b, np.zeros((self.shape[1], b.shape[1]))])
-        return b - self.matvec(z)
+        return b - self.matmat(z)

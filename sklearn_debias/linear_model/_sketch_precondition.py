@@ -1,22 +1,24 @@
 """Least squares and ridge regression by sketch-and-precondition."""
 
-import numbers
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._precond_solvers import SOLVERS, SketchPreconditioner, refined_lstsq
-from .._sketch import EMBEDDINGS, ShiftedRows, make_embedding
+from .._randnla import (
+    EMBEDDINGS,
+    SOLVERS,
+    ShiftedRows,
+    SketchPreconditioner,
+    make_embedding,
+    refined_lstsq,
+)
+from ..utils._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._design import RegressionOperator
 
 _EPS = np.finfo(np.float64).eps
@@ -96,7 +98,11 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
     max_iter : int, default=None
         Iterations per refinement round; ``None`` means 100.
     random_state : int, RandomState instance or None, default=None
-        Seeds the random embedding.
+        Seeds the random embedding: an int seeds one
+        :class:`~numpy.random.SeedSequence` and each fixed block of rows of
+        the sketch takes a child spawned from it, so the fit depends on
+        ``random_state`` only (not on the number of threads or numpy's global
+        state); ``None`` draws fresh entropy.
     copy_X : bool, default=True
         Only used when the problem is solved directly with LAPACK: if False,
         a dense float64 ``X`` may be centred and scaled in place. The sketched
@@ -175,6 +181,19 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
     (array([0., 1., 2., 3.]), 3.0)
     """
 
+    _parameter_constraints: dict = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "sketch": [StrOptions(set(EMBEDDINGS))],
+        "sketch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "solver": [StrOptions(set(SOLVERS))],
+        "refine": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="neither"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "copy_X": ["boolean"],
+    }
+
     def __init__(
         self,
         alpha=0.0,
@@ -200,41 +219,7 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.copy_X = copy_X
 
-    def _check_params(self):
-        alpha = self.alpha
-        if (
-            isinstance(alpha, bool)
-            or not isinstance(alpha, numbers.Real)
-            or not np.isfinite(alpha)
-            or alpha < 0
-        ):
-            raise ValueError(f"alpha must be a finite float >= 0, got {alpha!r}")
-        if self.sketch not in EMBEDDINGS:
-            raise ValueError(f"sketch must be one of {EMBEDDINGS}, got {self.sketch!r}")
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
-        size = self.sketch_size
-        if size is not None and (
-            isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1
-        ):
-            raise ValueError(
-                f"sketch_size must be None or a positive integer, got {size!r}"
-            )
-        tol = self.tol
-        if tol is not None and (
-            isinstance(tol, bool)
-            or not isinstance(tol, numbers.Real)
-            or not tol > 0
-            or not np.isfinite(tol)
-        ):
-            raise ValueError(f"tol must be None or a positive float, got {tol!r}")
-        it = self.max_iter
-        if it is not None and (
-            isinstance(it, bool) or not isinstance(it, numbers.Integral) or it < 1
-        ):
-            raise ValueError(f"max_iter must be None or a positive integer, got {it!r}")
-        return float(alpha)
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the linear model.
 
@@ -252,62 +237,14 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        alpha = self._check_params()
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            multi_output=True,
-            y_numeric=True,
-        )
-        if sp.issparse(X) and X.dtype != np.float64:
-            X = X.astype(np.float64)
+        X, Y, single, sample_weight = self._validate_fit_data(X, y, sample_weight)
         m, n = X.shape
-        Y = np.asarray(y, dtype=np.float64)
-        single = Y.ndim == 1
-        Y = Y.reshape(m, -1)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            if not np.any(sample_weight > 0):
-                raise ValueError("sample_weight must have at least one positive value")
-            w_sum = sample_weight.sum()
-        else:
-            w_sum = float(m)
-
-        if self.fit_intercept:
-            if sample_weight is None:
-                x_mean = np.asarray(
-                    X.mean(axis=0, dtype=np.float64), dtype=np.float64
-                ).ravel()
-                y_mean = Y.mean(axis=0)
-            else:
-                x_mean = np.asarray(X.T @ sample_weight, dtype=np.float64).ravel()
-                x_mean /= w_sum
-                y_mean = sample_weight @ Y / w_sum
-        else:
-            x_mean, y_mean = np.zeros(n), np.zeros(Y.shape[1])
+        alpha = float(self.alpha)
+        x_mean, y_mean = self._means(X, Y, sample_weight)
         sw = None if sample_weight is None else np.sqrt(sample_weight)
         rcond = max(m, n) * _EPS
-
-        d = self.sketch_size
+        d = self._sketch_rows(m, n)
         if d is None:
-            direct = m * n * n < _DIRECT_FLOPS or m < 20 * n
-            d = None if direct else _auto_sketch_size(m, n, self.solver)
-            direct = direct or d is None
-        else:
-            d = int(d)
-            direct = d >= m
-            if not direct and d < n:
-                raise ValueError(
-                    f"sketch_size={d} must be at least n_features={n} (or at least "
-                    f"n_samples={m} to solve directly)"
-                )
-
-        if direct:
             coef, rank = self._fit_direct(X, Y, sw, x_mean, y_mean, alpha, rcond)
             self.n_iter_, self.sketch_size_, self.backward_error_ = 1, None, None
             self.solver_ = "lapack"
@@ -319,21 +256,76 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
                 f"X is rank deficient (numerical rank {rank} < {n} features after "
                 "centring and weighting): returning the minimum-norm solution.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         self.rank_ = int(rank)
-        intercept = (
-            y_mean - x_mean @ coef if self.fit_intercept else np.zeros(Y.shape[1])
+        self._set_coefficients(coef, x_mean, y_mean, X.dtype, single)
+        return self
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        """Validated ``X``, ``Y`` of shape ``(m, k)``, ``y.ndim == 1``, weights."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+            y_numeric=True,
         )
-        coef = coef.T.astype(X.dtype, copy=False)
-        intercept = intercept.astype(X.dtype, copy=False)
+        if sp.issparse(X) and X.dtype != np.float64:
+            X = X.astype(np.float64)
+        Y = np.asarray(y, dtype=np.float64)
+        single = Y.ndim == 1
+        Y = Y.reshape(X.shape[0], -1)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            if not np.any(sample_weight > 0):
+                raise ValueError("sample_weight must have at least one positive value")
+        return X, Y, single, sample_weight
+
+    def _means(self, X, Y, sample_weight):
+        """(Weighted) column means of ``X`` and ``Y``; zeros without an intercept."""
+        if not self.fit_intercept:
+            return np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+        if sample_weight is None:
+            x_mean = np.asarray(X.mean(axis=0, dtype=np.float64), dtype=np.float64)
+            return x_mean.ravel(), Y.mean(axis=0)
+        w_sum = sample_weight.sum()
+        x_mean = np.asarray(X.T @ sample_weight, dtype=np.float64).ravel()
+        x_mean /= w_sum
+        return x_mean, sample_weight @ Y / w_sum
+
+    def _sketch_rows(self, m, n):
+        """Rows of the sketch, or ``None`` to solve directly with LAPACK."""
+        if self.sketch_size is None:
+            if m * n * n < _DIRECT_FLOPS or m < 20 * n:
+                return None
+            return _auto_sketch_size(m, n, self.solver)
+        d = int(self.sketch_size)
+        if d >= m:
+            return None
+        if d < n:
+            raise ValueError(
+                f"sketch_size={d} must be at least n_features={n} (or at least "
+                f"n_samples={m} to solve directly)"
+            )
+        return d
+
+    def _set_coefficients(self, coef, x_mean, y_mean, dtype, single):
+        """``coef_`` and ``intercept_`` from the solution of the centred problem."""
+        k = coef.shape[1]
+        intercept = y_mean - x_mean @ coef if self.fit_intercept else np.zeros(k)
+        coef = coef.T.astype(dtype, copy=False)
+        intercept = intercept.astype(dtype, copy=False)
         if single:
             self.coef_, self.intercept_ = coef[0], float(intercept[0])
         else:
             self.coef_, self.intercept_ = coef, intercept
         if not self.fit_intercept:
-            self.intercept_ = 0.0 if single else np.zeros(Y.shape[1], dtype=X.dtype)
-        return self
+            self.intercept_ = 0.0 if single else np.zeros(k, dtype=dtype)
 
     def _fit_direct(self, X, Y, sw, x_mean, y_mean, alpha, rcond):
         """LAPACK on the explicitly centred and weighted data (small problems)."""
@@ -370,8 +362,7 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
     def _fit_sketched(self, X, Y, sw, x_mean, y_mean, alpha, rcond, d):
         """Sketch, precondition, iterate and refine."""
         m, n = X.shape
-        rng = check_random_state(self.random_state)
-        S = make_embedding(self.sketch, d, m, rng)
+        S = make_embedding(self.sketch, d, m, self.random_state)
         SX, SY, S1 = S.apply_many([X, Y, np.ones(m)], row_scale=sw)
         SX = np.asarray(SX, dtype=np.float64)
         # Centring: S W^{1/2} (X - 1 mu^T) = S W^{1/2} X - (S w^{1/2}) mu^T.
@@ -418,7 +409,7 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
                 f"{self.solver} did not reach tol in max_iter={max_iter} "
                 "iterations per round; increase max_iter or sketch_size.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         coef = scale[:, None] * z
         if precond.rank < n:

@@ -7,24 +7,16 @@ pass that check.
 """
 
 import copy
-import sys
 import warnings
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.compose import TransformedTargetRegressor
-from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import (
-    FunctionTransformer,
-    MaxAbsScaler,
-    MinMaxScaler,
-    StandardScaler,
-)
 from sklearn.utils.validation import check_array
 
-from ._mlp import MLPSurrogate, to_float32
+from ..utils import checked_predict
+from ._plan import _resolve, supports_autograd
+
+__all__ = ["Derivatives", "autograd_derivatives", "supports_autograd"]
 
 
 class Derivatives(NamedTuple):
@@ -36,187 +28,6 @@ class Derivatives(NamedTuple):
     value: np.ndarray
     gradient: np.ndarray
     laplacian: np.ndarray
-
-
-class _Plan(NamedTuple):
-    """How to evaluate an estimator as a torch function of its raw inputs."""
-
-    transforms: list  # fitted sklearn steps applied before the module
-    affines: list  # their (a, b) pairs: z = a * x + b, elementwise per column
-    module: object  # torch.nn.Module
-    nonlinearity: object  # callable applied to the module output, or None
-    out_affine: tuple  # (c, e): prediction = c * output + e
-    predictor: object  # estimator whose predict the function must reproduce
-
-
-def _is_torch_object(obj):
-    """True if obj's class comes from torch or skorch, without importing them."""
-    if "torch" not in sys.modules:
-        return False
-    return any(
-        (getattr(cls, "__module__", "") or "").split(".")[0] in ("torch", "skorch")
-        for cls in type(obj).__mro__
-    )
-
-
-def _is_cast(func, n_features):
-    """True if func is (numerically) a dtype cast to float32 or float64."""
-    if func is None or func is to_float32:
-        return True
-    probe = np.linspace(-1e3, 1e3, 5 * n_features).reshape(5, n_features) ** 3 / 7
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = np.asarray(func(probe.copy()), dtype=np.float64)
-    except Exception:
-        return False
-    if out.shape != probe.shape:
-        return False
-    as32 = probe.astype(np.float32).astype(np.float64)
-    return bool(np.array_equal(out, probe) or np.array_equal(out, as32))
-
-
-def _affine_of(step):
-    """List of (a, b) pairs for a fitted affine transformer, None if not one."""
-    if step is None or (isinstance(step, str) and step == "passthrough"):
-        return []
-    if isinstance(step, Pipeline):
-        pairs = []
-        for _, sub in step.steps:
-            sub_pairs = _affine_of(sub)
-            if sub_pairs is None:
-                return None
-            pairs += sub_pairs
-        return pairs
-    if isinstance(step, StandardScaler):
-        if not hasattr(step, "n_features_in_"):
-            return None
-        a = 1.0 / step.scale_ if step.scale_ is not None else 1.0
-        b = -step.mean_ * a if step.mean_ is not None else 0.0
-        return [(a, b)]
-    if isinstance(step, MinMaxScaler):
-        if not hasattr(step, "scale_") or step.clip:
-            return None
-        return [(step.scale_, step.min_)]
-    if isinstance(step, MaxAbsScaler):
-        if not hasattr(step, "scale_"):
-            return None
-        return [(1.0 / step.scale_, 0.0)]
-    if isinstance(step, FunctionTransformer):
-        n_features = getattr(step, "n_features_in_", 4)
-        return [] if _is_cast(step.func, n_features) else None
-    return None
-
-
-def _resolve(estimator):
-    """Return a _Plan for a supported fitted estimator, else None."""
-    if isinstance(estimator, MLPSurrogate):
-        if not hasattr(estimator, "net_"):
-            return None
-        plan = _resolve(estimator.net_)
-        return None if plan is None else plan._replace(predictor=estimator)
-    if isinstance(estimator, Pipeline):
-        if not estimator.steps:
-            return None
-        transforms, affines = [], []
-        for _, step in estimator.steps[:-1]:
-            pairs = _affine_of(step)
-            if pairs is None:
-                return None
-            if step is not None and step != "passthrough":
-                transforms.append(step)
-            affines += pairs
-        plan = _resolve(estimator.steps[-1][1])
-        if plan is None:
-            return None
-        return plan._replace(
-            transforms=transforms + plan.transforms,
-            affines=affines + plan.affines,
-            predictor=estimator,
-        )
-    if isinstance(estimator, FrozenEstimator):
-        plan = _resolve(estimator.estimator)
-        return None if plan is None else plan._replace(predictor=estimator)
-    if isinstance(estimator, GridSearchCV | RandomizedSearchCV):
-        if not hasattr(estimator, "best_estimator_"):
-            return None
-        plan = _resolve(estimator.best_estimator_)
-        return None if plan is None else plan._replace(predictor=estimator)
-    if isinstance(estimator, TransformedTargetRegressor):
-        if not hasattr(estimator, "regressor_"):
-            return None
-        pairs = _affine_of(estimator.transformer_)
-        if pairs is None or any(np.size(a) != 1 or np.size(b) != 1 for a, b in pairs):
-            return None
-        plan = _resolve(estimator.regressor_)
-        if plan is None:
-            return None
-        c, e = plan.out_affine
-        for a, b in reversed(pairs):  # invert z = a y + b, last step first
-            c, e = c / a, (e - b) / a
-        c, e = float(np.ravel(c)[0]), float(np.ravel(e)[0])
-        return plan._replace(out_affine=(c, e), predictor=estimator)
-    if not _is_torch_object(estimator):
-        return None
-    torch = sys.modules["torch"]
-    if isinstance(estimator, torch.nn.Module):
-        module = getattr(estimator, "_orig_mod", estimator)  # torch.compile
-        return _Plan([], [], module, None, (1.0, 0.0), None)
-    skorch = sys.modules.get("skorch")
-    if skorch is not None and isinstance(estimator, skorch.NeuralNet):
-        module = getattr(estimator, "module_", None)
-        if not getattr(estimator, "initialized_", False) or not isinstance(
-            module, torch.nn.Module
-        ):
-            return None
-        module = getattr(module, "_orig_mod", module)
-        try:
-            nonlinearity = estimator._get_predict_nonlinearity()
-        except Exception:
-            return None
-        return _Plan([], [], module, nonlinearity, (1.0, 0.0), estimator)
-    return None
-
-
-def supports_autograd(estimator):
-    """Whether :func:`autograd_derivatives` can differentiate ``estimator``.
-
-    Parameters
-    ----------
-    estimator : object
-        A fitted :class:`MLPSurrogate`, a fitted skorch ``NeuralNet``, a torch
-        ``nn.Module``, a fitted :class:`~sklearn.pipeline.Pipeline` whose last
-        step is one of those and whose other steps are affine or casts
-        (``StandardScaler``, ``MinMaxScaler(clip=False)``, ``MaxAbsScaler``,
-        ``FunctionTransformer`` with ``func=None`` or a dtype cast such as
-        :func:`to_float32`, ``"passthrough"``), or a fitted
-        :class:`~sklearn.compose.TransformedTargetRegressor` with such a
-        regressor and an affine target transformer, or a fitted
-        ``GridSearchCV``/``RandomizedSearchCV`` whose ``best_estimator_`` is one,
-        or a :class:`~sklearn.frozen.FrozenEstimator` around any of these.
-
-    Returns
-    -------
-    supported : bool
-        True if exact autograd derivatives are available. Never imports torch.
-
-    See Also
-    --------
-    autograd_derivatives : The derivatives themselves.
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import Ridge
-    >>> from sklearn_debias.neural import MLPSurrogate, supports_autograd
-    >>> supports_autograd(Ridge())
-    False
-    >>> supports_autograd(MLPSurrogate())  # not fitted yet
-    False
-    """
-    try:
-        return _resolve(estimator) is not None
-    except Exception:
-        return False
 
 
 def _module_device(torch, module):
@@ -335,6 +146,95 @@ def _derivative_pass(torch, plan, module, X, cols, dtype, method, batch_size):
     return (value, gradient, laplacian), out_dtype
 
 
+def _checked_columns(laplacian_columns, p):
+    """The Laplacian's column indices, checked."""
+    if laplacian_columns is None:
+        laplacian_columns = slice(None)
+    try:
+        cols = np.atleast_1d(np.arange(p)[laplacian_columns]).astype(int)
+    except (IndexError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"laplacian_columns={laplacian_columns!r} is not a valid column "
+            f"selection for {p} columns: {exc}"
+        ) from exc
+    if np.unique(cols).size != cols.size:
+        raise ValueError(f"laplacian_columns has duplicates: {cols.tolist()}.")
+    return cols
+
+
+def _check_affine_reading(plan, X, X_in):
+    """Raise unless the preprocessing acts on ``X`` as the affine maps read."""
+    Z = X if X_in is None else X_in
+    for step in plan.transforms:
+        Z = step.transform(Z)
+    Z_ours = X
+    for a, b in plan.affines:
+        Z_ours = Z_ours * a + b
+    Z = np.asarray(Z, dtype=np.float64)
+    if Z.shape != Z_ours.shape or not np.allclose(
+        Z, Z_ours, rtol=1e-5, atol=1e-6 * (1.0 + np.abs(Z_ours).max(initial=0.0))
+    ):
+        raise ValueError(
+            "The preprocessing steps do not act as the affine maps read from "
+            "them; autograd_derivatives cannot differentiate this pipeline."
+        )
+
+
+def _float64_module(torch, module):
+    """A float64, eval-mode, gradient-free version of ``module``, or None.
+
+    The module itself when it is one already (the copy
+    :class:`MLPSurrogate` makes at fit), else a deep copy; ``None`` when the
+    device has no float64 or the copy fails.
+    """
+    tensors = list(module.parameters()) + list(module.buffers())
+    if (
+        not module.training
+        and all(t.dtype == torch.float64 for t in tensors if t.is_floating_point())
+        and not any(t.requires_grad for t in tensors)
+    ):
+        return module
+    if _module_device(torch, module).type == "mps":  # MPS has no float64
+        return None
+    try:
+        return copy.deepcopy(module).double().eval().requires_grad_(False)
+    except Exception:
+        return None
+
+
+def _derivatives(torch, plan, X, cols, method, batch_size):
+    """Value, gradient and Laplacian, in float64 when the module allows it."""
+    module = _float64_module(torch, plan.module)
+    if module is not None:
+        try:
+            return _derivative_pass(
+                torch, plan, module, X, cols, torch.float64, method, batch_size
+            )
+        except (RuntimeError, TypeError):
+            pass
+    module, was_training = plan.module, plan.module.training
+    module.eval()
+    try:
+        dtype = _module_dtype(torch, module)
+        return _derivative_pass(torch, plan, module, X, cols, dtype, method, batch_size)
+    finally:
+        module.train(was_training)
+
+
+def _check_reproduces_predict(plan, value, X, X_in):
+    """Raise unless ``value`` matches ``predict`` on the first points."""
+    m = min(X.shape[0], 64)
+    head = X[:m] if X_in is None else X_in.iloc[:m]
+    pred = checked_predict(plan.predictor, head, "the first query points")
+    scale = max(np.abs(pred).max(), 1e-12)
+    if not np.allclose(value[:m], pred, rtol=1e-3, atol=1e-3 * scale):
+        raise ValueError(
+            "The differentiated network does not reproduce estimator.predict "
+            "(a custom forward, infer or predict in the net?); pass "
+            "check_predict=False only if the difference is expected."
+        )
+
+
 def autograd_derivatives(
     estimator,
     X,
@@ -353,8 +253,9 @@ def autograd_derivatives(
     gradient and Laplacian in one forward-mode pass (the "forward Laplacian");
     any other module gets its gradient by one backward pass and each second
     derivative ∂²f/∂x_j² by one double-backward pass. The pass runs on the
-    module's device, in float64 on a copy of the module when it allows it (in
-    the module's own precision, with a warning, otherwise), in eval mode.
+    module's device, in float64 on a copy of the module when it allows it
+    (:class:`MLPSurrogate` keeps one from ``fit``; in the module's own
+    precision, with a warning, otherwise), in eval mode.
 
     Parameters
     ----------
@@ -393,6 +294,9 @@ def autograd_derivatives(
         If the estimator is not supported, ``X`` or ``laplacian_columns`` is
         invalid, the network does not reproduce ``predict``, or a derivative
         is not finite.
+    SurrogateError
+        If ``estimator.predict`` (called by ``check_predict``) returns a
+        wrong shape or non-finite values.
 
     See Also
     --------
@@ -445,72 +349,17 @@ def autograd_derivatives(
     expected = getattr(estimator, "n_features_in_", p)
     if expected != p:
         raise ValueError(f"X has {p} features, but the estimator expects {expected}.")
-    if laplacian_columns is None:
-        laplacian_columns = slice(None)
-    try:
-        cols = np.atleast_1d(np.arange(p)[laplacian_columns]).astype(int)
-    except (IndexError, TypeError, ValueError) as exc:
-        raise ValueError(
-            f"laplacian_columns={laplacian_columns!r} is not a valid column "
-            f"selection for {p} columns: {exc}"
-        ) from exc
-    if np.unique(cols).size != cols.size:
-        raise ValueError(f"laplacian_columns has duplicates: {cols.tolist()}.")
+    cols = _checked_columns(laplacian_columns, p)
     if method not in ("auto", "forward", "backward"):
         raise ValueError(
             f"method must be 'auto', 'forward' or 'backward', got {method!r}."
         )
     if not isinstance(batch_size, int | np.integer) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-
     if plan.transforms:  # the affine reading of the preprocessing must be exact
-        Z = X if X_in is None else X_in
-        for step in plan.transforms:
-            Z = step.transform(Z)
-        Z_ours = X
-        for a, b in plan.affines:
-            Z_ours = Z_ours * a + b
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.shape != Z_ours.shape or not np.allclose(
-            Z, Z_ours, rtol=1e-5, atol=1e-6 * (1.0 + np.abs(Z_ours).max(initial=0.0))
-        ):
-            raise ValueError(
-                "The preprocessing steps do not act as the affine maps read from "
-                "them; autograd_derivatives cannot differentiate this pipeline."
-            )
+        _check_affine_reading(plan, X, X_in)
 
-    device = _module_device(torch, plan.module)
-    module = None
-    if device.type != "mps":  # MPS has no float64
-        try:
-            module = copy.deepcopy(plan.module).double().eval()
-            module.requires_grad_(False)
-        except Exception:
-            module = None
-    result = out_dtype = None
-    if module is not None:
-        try:
-            result, out_dtype = _derivative_pass(
-                torch, plan, module, X, cols, torch.float64, method, batch_size
-            )
-        except (RuntimeError, TypeError):
-            result = None
-    if result is None:
-        module, was_training = plan.module, plan.module.training
-        module.eval()
-        try:
-            result, out_dtype = _derivative_pass(
-                torch,
-                plan,
-                module,
-                X,
-                cols,
-                _module_dtype(torch, module),
-                method,
-                batch_size,
-            )
-        finally:
-            module.train(was_training)
+    result, out_dtype = _derivatives(torch, plan, X, cols, method, batch_size)
     if out_dtype != torch.float64:
         warnings.warn(
             f"The module computes in {out_dtype} (a float64 copy of it failed or "
@@ -519,7 +368,6 @@ def autograd_derivatives(
             stacklevel=2,
         )
     result = Derivatives(*result)
-
     bad = ~(
         np.isfinite(result.value)
         & np.isfinite(result.gradient).all(axis=1)
@@ -531,16 +379,5 @@ def autograd_derivatives(
             f"of {n} points (first: row {int(np.flatnonzero(bad)[0])})."
         )
     if check_predict and plan.predictor is not None and n > 0:
-        m = min(n, 64)
-        head = X[:m] if X_in is None else X_in.iloc[:m]
-        pred = np.asarray(plan.predictor.predict(head), dtype=np.float64).ravel()
-        scale = max(np.abs(pred).max(), 1e-12)
-        if pred.shape != (m,) or not np.allclose(
-            result.value[:m], pred, rtol=1e-3, atol=1e-3 * scale
-        ):
-            raise ValueError(
-                "The differentiated network does not reproduce estimator.predict "
-                "(a custom forward, infer or predict in the net?); pass "
-                "check_predict=False only if the difference is expected."
-            )
+        _check_reproduces_predict(plan, result.value, X, X_in)
     return result

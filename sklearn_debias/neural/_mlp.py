@@ -5,15 +5,17 @@ torch and skorch are imported inside ``fit`` only, so that importing this module
 """
 
 import copy
-import numbers
-from contextlib import contextmanager
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils import spawn_seeds
+from ..utils._compat import Interval, StrOptions, _fit_context
+
 _OPTIMIZERS = ("adam", "adamw", "sgd", "lbfgs")
+ACTIVATION_NAMES = ("tanh", "relu", "gelu", "silu", "softplus", "sigmoid")
 _PREDICT_BATCH = 4096
 
 
@@ -67,19 +69,6 @@ def _loss_curve(history):
         return []
 
 
-@contextmanager
-def _seeded_torch(torch, seed):
-    """Seed torch's CPU generator inside the block and restore it afterwards.
-
-    Weight initialisation and mini-batch shuffling draw from the CPU generator
-    (skorch builds the module on the CPU before moving it), so this is all the
-    seeding the network needs, on any device; the global state is left as found.
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.random.default_generator.manual_seed(int(seed))
-        yield
-
-
 class MLPSurrogate(RegressorMixin, BaseEstimator):
     """Multilayer-perceptron regressor trained with skorch, for use as a surrogate.
 
@@ -120,8 +109,10 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
         they override the defaults above (``train_split``, ``verbose``, ...),
         except the module, which this class builds.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation and shuffling (through a forked torch
-        generator: the global torch state is left untouched).
+        Seeds weight initialisation and shuffling: an int seeds one
+        ``numpy.random.SeedSequence`` whose two spawned children seed local
+        ``torch.Generator`` objects (torch's global generator is neither
+        drawn from nor reseeded). ``None`` draws fresh entropy.
     device : str or torch.device, default="cpu"
         Device the network trains and predicts on, e.g. ``"cuda"``.
 
@@ -149,9 +140,10 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
     Notes
     -----
     Training runs in float32 (torch's default). ``predict`` evaluates a float64
-    copy of the trained network, so predictions do not depend on how rows are
-    batched and agree with :func:`autograd_derivatives` to float64 rounding.
-    Training on a CPU with a fixed ``random_state`` is reproducible.
+    copy of the trained network, made once at the end of :meth:`fit`, so
+    predictions do not depend on how rows are batched and agree with
+    :func:`autograd_derivatives` to float64 rounding. Training on a CPU with a
+    fixed ``random_state`` is reproducible.
 
     Examples
     --------
@@ -167,6 +159,22 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
     >>> bool(reg.score(X, y) > 0.9)
     True
     """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATION_NAMES))],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "standardize": ["boolean"],
+        "net_params": [dict, None],
+        "random_state": ["random_state"],
+        "device": "no_validation",  # a str or a torch.device: checked by torch
+    }
 
     def __init__(
         self,
@@ -192,43 +200,25 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
 
-    def _validated_params(self, torch, activations):
+    def _checked_params(self, torch):
+        """What the parameter constraints cannot check (some of it needs torch)."""
         sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral):
-            sizes = (sizes,)
-        try:
-            sizes = tuple(sizes)
-        except TypeError:
-            sizes = None
-        if sizes is None or not all(
-            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
-            for s in sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
         ):
             raise ValueError(
                 "hidden_layer_sizes must be a tuple of positive integers, got "
                 f"{self.hidden_layer_sizes!r}."
             )
-        if self.activation not in activations:
-            raise ValueError(
-                f"activation must be one of {sorted(activations)}, "
-                f"got {self.activation!r}."
+        if isinstance(self.optimizer, str):
+            optimizer = getattr(
+                torch.optim,
+                {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "lbfgs": "LBFGS"}[
+                    self.optimizer
+                ],
             )
-        for name in ("max_epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not isinstance(self.lr, numbers.Real) or not self.lr > 0:
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}.")
-        if isinstance(self.optimizer, str) and self.optimizer in _OPTIMIZERS:
-            optimizer = {
-                "adam": torch.optim.Adam,
-                "adamw": torch.optim.AdamW,
-                "sgd": torch.optim.SGD,
-                "lbfgs": torch.optim.LBFGS,
-            }[self.optimizer]
-        elif isinstance(self.optimizer, type) and issubclass(
-            self.optimizer, torch.optim.Optimizer
-        ):
+        elif issubclass(self.optimizer, torch.optim.Optimizer):
             optimizer = self.optimizer
         else:
             raise ValueError(
@@ -240,10 +230,6 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
         except (RuntimeError, TypeError) as exc:
             raise ValueError(f"device={self.device!r} is not a torch device.") from exc
         net_params = {} if self.net_params is None else self.net_params
-        if not isinstance(net_params, dict):
-            raise ValueError(
-                f"net_params must be a dict or None, got {type(net_params).__name__}."
-            )
         reserved = [k for k in net_params if k == "module" or k.startswith("module__")]
         if reserved:
             raise ValueError(
@@ -251,6 +237,7 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
             )
         return sizes, optimizer, net_params
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit the network.
 
@@ -268,9 +255,9 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         torch, skorch = _import_torch()
-        from ._torch_modules import ACTIVATIONS, ScaledMLP
+        from ._torch_modules import ScaledMLP
 
-        sizes, optimizer, net_params = self._validated_params(torch, ACTIVATIONS)
+        sizes, optimizer, net_params = self._checked_params(torch)
         if self.standardize:
             x_shift, x_scale = X.mean(axis=0), X.std(axis=0)
             y_shift, y_scale = y.mean(), y.std()
@@ -278,6 +265,11 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
             y_scale = y_scale if y_scale > 0 else 1.0
         else:
             x_shift, x_scale, y_shift, y_scale = None, None, 0.0, 1.0
+        # Two child streams: initial weights and mini-batch shuffling, each in
+        # a local torch.Generator (torch's global generator is never drawn).
+        init_seed, shuffle_seed = (
+            int(s.generate_state(1)[0]) for s in spawn_seeds(self.random_state, 2)
+        )
         params = dict(
             module=ScaledMLP,
             module__n_features=X.shape[1],
@@ -287,21 +279,21 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
             module__x_scale=x_scale,
             module__y_shift=y_shift,
             module__y_scale=y_scale,
+            module__random_state=init_seed,
             criterion=torch.nn.MSELoss,
             optimizer=optimizer,
             lr=float(self.lr),
             max_epochs=int(self.max_epochs),
             batch_size=int(self.batch_size),
             iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(shuffle_seed),
             train_split=None,
             verbose=0,
             device=self.device,
         )
         params.update(net_params)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        with _seeded_torch(torch, seed):
-            net = skorch.NeuralNetRegressor(**params)
-            net.fit(X.astype(np.float32), y.astype(np.float32).reshape(-1, 1))
+        net = skorch.NeuralNetRegressor(**params)
+        net.fit(X.astype(np.float32), y.astype(np.float32).reshape(-1, 1))
         self.net_ = net
         self.n_iter_ = len(net.history)
         self.loss_curve_ = _loss_curve(net.history)
@@ -310,6 +302,14 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
                 "Training produced non-finite weights; lower lr or check the data "
                 "scale (standardize=True helps)."
             )
+        # The float64 evaluation copy, made once: predict never copies nor
+        # mutates a module, so concurrent calls are safe.
+        module = copy.deepcopy(net.module_).eval().requires_grad_(False)
+        try:
+            module = module.double()
+        except (RuntimeError, TypeError):  # pragma: no cover - no float64 (MPS)
+            pass
+        self._eval_module = module
         return self
 
     def predict(self, X):
@@ -328,18 +328,18 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         torch, _ = _import_torch()
-        module = copy.deepcopy(self.net_.module_).double().eval()
-        device = next(module.parameters()).device
+        module = self._eval_module
+        weight = next(module.parameters())
         pred = np.empty(X.shape[0])
         with torch.no_grad():
             for start in range(0, X.shape[0], _PREDICT_BATCH):
                 batch = torch.tensor(
                     X[start : start + _PREDICT_BATCH],
-                    dtype=torch.float64,
-                    device=device,
+                    dtype=weight.dtype,
+                    device=weight.device,
                 )
                 out = module(batch).reshape(-1)
-                pred[start : start + _PREDICT_BATCH] = out.cpu().numpy()
+                pred[start : start + _PREDICT_BATCH] = out.double().cpu().numpy()
         return pred
 
 

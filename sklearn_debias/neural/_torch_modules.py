@@ -5,10 +5,13 @@ This private module imports torch at import time; the rest of
 that the package stays importable without torch.
 """
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
 
+# The keys are MLPSurrogate's ACTIVATION_NAMES (checked by the tests).
 ACTIVATIONS = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
@@ -17,6 +20,22 @@ ACTIVATIONS = {
     "softplus": nn.Softplus,
     "sigmoid": nn.Sigmoid,
 }
+
+
+def _glorot_linear(n_in, n_out, generator):
+    """``nn.Linear`` with Glorot-uniform weights and zero biases.
+
+    The layer is built without torch's default initialisation (which would
+    draw from the global generator); its weights are drawn from ``generator``
+    (the global one when ``None``), exactly as ``nn.init.xavier_uniform_``
+    draws them.
+    """
+    linear = nn.utils.skip_init(nn.Linear, n_in, n_out)
+    bound = math.sqrt(6.0 / (n_in + n_out))
+    with torch.no_grad():
+        linear.weight.uniform_(-bound, bound, generator=generator)
+        linear.bias.zero_()
+    return linear
 
 
 def _as_buffer(value, size):
@@ -47,6 +66,9 @@ class ScaledMLP(nn.Module):
         Input standardisation (``None`` means 0 and 1).
     y_shift, y_scale : float, default=0.0 and 1.0
         Output de-standardisation.
+    random_state : int or None, default=None
+        Seed of a local ``torch.Generator`` for the initial weights; ``None``
+        draws them from torch's global generator.
     """
 
     def __init__(
@@ -58,21 +80,23 @@ class ScaledMLP(nn.Module):
         x_scale=None,
         y_shift=0.0,
         y_scale=1.0,
+        random_state=None,
     ):
         super().__init__()
+        generator = None
+        if random_state is not None:
+            generator = torch.Generator().manual_seed(int(random_state))
+        # Glorot initialisation: the standard choice for smooth activations,
+        # and harmless for the others.
         layers = []
         width = int(n_features)
         for size in hidden_layer_sizes:
-            linear = nn.Linear(width, int(size))
-            layers += [linear, ACTIVATIONS[activation]()]
+            layers += [
+                _glorot_linear(width, int(size), generator),
+                ACTIVATIONS[activation](),
+            ]
             width = int(size)
-        layers.append(nn.Linear(width, 1))
-        for layer in layers:
-            if isinstance(layer, nn.Linear):
-                # Glorot initialisation: the standard choice for smooth
-                # activations, and harmless for the others.
-                nn.init.xavier_uniform_(layer.weight)
-                nn.init.zeros_(layer.bias)
+        layers.append(_glorot_linear(width, 1, generator))
         self.mlp = nn.Sequential(*layers)
         self.register_buffer("x_shift", _as_buffer(x_shift, n_features))
         self.register_buffer(

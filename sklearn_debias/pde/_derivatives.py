@@ -12,20 +12,13 @@ almost everywhere, which makes the residual meaningless: they get a warning.
 import warnings
 
 import numpy as np
-from sklearn.compose import TransformedTargetRegressor
-from sklearn.ensemble import (
-    AdaBoostRegressor,
-    BaggingRegressor,
-    GradientBoostingRegressor,
-    HistGradientBoostingRegressor,
-)
-from sklearn.ensemble._forest import ForestRegressor
-from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection._search import BaseSearchCV
+from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
 from sklearn.neighbors import KNeighborsRegressor, RadiusNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
-from sklearn.pipeline import Pipeline
-from sklearn.tree import BaseDecisionTree, DecisionTreeRegressor
+from sklearn.tree import BaseDecisionTree
+
+from ..utils import SurrogateError, checked_predict, final_estimator
+from ..utils._compat import ForestRegressor
 
 __all__ = [
     "DERIVATIVE_METHODS",
@@ -50,29 +43,8 @@ _PIECEWISE_CONSTANT = (
 )
 
 
-def _final_estimator(estimator):
-    """The estimator that actually predicts, through common wrappers."""
-    for _ in range(20):
-        if isinstance(estimator, FrozenEstimator):
-            estimator = estimator.estimator
-        elif isinstance(estimator, Pipeline):
-            estimator = estimator.steps[-1][1]
-        elif isinstance(estimator, TransformedTargetRegressor):
-            estimator = getattr(estimator, "regressor_", estimator.regressor)
-        elif isinstance(estimator, BaseSearchCV):
-            estimator = getattr(estimator, "best_estimator_", estimator.estimator)
-        elif isinstance(estimator, (AdaBoostRegressor, BaggingRegressor)):
-            base = estimator.estimator
-            if base is None:  # both default to a decision tree
-                return DecisionTreeRegressor()
-            estimator = base
-        else:
-            break
-    return estimator
-
-
 def _piecewise_reason(estimator):
-    final = _final_estimator(estimator)
+    final = final_estimator(estimator)
     if isinstance(final, _PIECEWISE_CONSTANT):
         return (
             f"{type(final).__name__} is piecewise constant: its derivatives vanish "
@@ -87,16 +59,20 @@ def _piecewise_reason(estimator):
     return None
 
 
-def _unfrozen(estimator):
-    """The estimator inside a ``FrozenEstimator``, or ``estimator`` itself."""
-    return estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
+def _surrogate_predict(estimator, what):
+    """``X -> checked_predict(estimator, X, what)`` in the surrogate's own dtype.
+
+    The dtype is kept so that :func:`finite_difference_derivatives` can size
+    its steps to the surrogate's arithmetic.
+    """
+    return lambda X: checked_predict(estimator, X, what, dtype=None)
 
 
-def _check_derivative_method(method):
-    if method not in DERIVATIVE_METHODS:
-        raise ValueError(
-            f"derivatives must be one of {DERIVATIVE_METHODS}, got {method!r}"
-        )
+def _check_finite(values, name):
+    """Raise :class:`~sklearn_debias.SurrogateError` unless ``values`` is finite."""
+    if not np.all(np.isfinite(values)):
+        raise SurrogateError(f"the surrogate's {name} is not finite at some points")
+    return values
 
 
 def _supports_autograd(estimator):
@@ -121,7 +97,10 @@ def resolve_derivative_method(estimator, method):
     -------
     method : {"autograd", "finite_difference", "randomized"}
     """
-    _check_derivative_method(method)
+    if method not in DERIVATIVE_METHODS:
+        raise ValueError(
+            f"derivatives must be one of {DERIVATIVE_METHODS}, got {method!r}"
+        )
     reason = _piecewise_reason(estimator)
     if reason is not None:
         warnings.warn(
@@ -133,14 +112,14 @@ def resolve_derivative_method(estimator, method):
         )
     if method in ("finite_difference", "randomized"):
         return method
-    unwrapped = _unfrozen(estimator)
-    if _supports_autograd(unwrapped):
+    if _supports_autograd(estimator):
         return "autograd"
     if method == "autograd":
+        name = type(final_estimator(estimator)).__name__
         raise ValueError(
             f"derivatives='autograd' needs a torch-backed surrogate (see "
-            f"sklearn_debias.neural.supports_autograd); {type(unwrapped).__name__} "
-            "is not one. Use derivatives='finite_difference'."
+            f"sklearn_debias.neural.supports_autograd); {name} is not one. Use "
+            "derivatives='finite_difference'."
         )
     return "finite_difference"
 
@@ -248,20 +227,6 @@ def randomized_laplacian(predict, X, rng):
     return f0, (f[:n] - 2.0 * f0 + f[n:]) / h**2
 
 
-def _predict_checked(estimator, X):
-    out = np.asarray(estimator.predict(X))
-    if out.ndim == 2 and out.shape[1] == 1:
-        out = out[:, 0]
-    if out.shape != (X.shape[0],):
-        raise ValueError(
-            f"the surrogate must predict one value per row: expected shape "
-            f"({X.shape[0]},), got {out.shape}"
-        )
-    if not np.all(np.isfinite(out)):
-        raise ValueError("the surrogate predicted non-finite values")
-    return out
-
-
 def surrogate_derivatives(estimator, X, laplacian_columns, method):
     """Value, gradient and Laplacian of a fitted surrogate at the rows of ``X``.
 
@@ -281,26 +246,35 @@ def surrogate_derivatives(estimator, X, laplacian_columns, method):
     value : ndarray of shape (n,)
     gradient : ndarray of shape (n, p)
     laplacian : ndarray of shape (n,)
+
+    Raises
+    ------
+    SurrogateError
+        If the surrogate's predictions or derivatives are unusable (wrong
+        shape, not finite, or a network that autograd cannot follow).
     """
     if method == "autograd":
         from sklearn_debias.neural import autograd_derivatives
 
-        value, gradient, laplacian = autograd_derivatives(
-            _unfrozen(estimator), X, np.asarray(laplacian_columns, dtype=int)
-        )
+        try:
+            value, gradient, laplacian = autograd_derivatives(
+                estimator, X, np.asarray(laplacian_columns, dtype=int)
+            )
+        except ValueError as exc:  # X is valid here: the network is at fault
+            raise SurrogateError(
+                f"autograd could not differentiate the surrogate: {exc}"
+            ) from exc
     else:
         value, gradient, laplacian = finite_difference_derivatives(
-            lambda Z: _predict_checked(estimator, Z), X, laplacian_columns
+            _surrogate_predict(estimator, "the points of the simulation"),
+            X,
+            laplacian_columns,
         )
-    for name, arr in (
-        ("value", value),
-        ("gradient", gradient),
-        ("Laplacian", laplacian),
-    ):
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"the surrogate's {name} is not finite at some points")
-    return (
-        np.asarray(value, dtype=np.float64),
-        np.asarray(gradient, dtype=np.float64),
-        np.asarray(laplacian, dtype=np.float64),
+    return tuple(
+        np.asarray(_check_finite(arr, name), dtype=np.float64)
+        for name, arr in (
+            ("value", value),
+            ("gradient", gradient),
+            ("Laplacian", laplacian),
+        )
     )

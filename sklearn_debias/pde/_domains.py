@@ -9,7 +9,8 @@ uniform sampling of its interior (:meth:`sample`).
 import numbers
 
 import numpy as np
-from sklearn.utils import check_random_state
+
+from ..utils import check_generator
 
 __all__ = ["Ball", "Box"]
 
@@ -150,16 +151,20 @@ class Ball(_Domain):
         ----------
         n_samples : int
             Number of points.
-        random_state : int, RandomState instance or None, default=None
-            Seed of the draw.
+        random_state : int, Generator, RandomState instance or None, \
+                default=None
+            Seed of the draw (see :func:`sklearn_debias.utils.check_generator`):
+            an int gives the stream of ``numpy.random.default_rng(int)``, a
+            ``Generator`` is drawn from (and advances), ``None`` draws fresh
+            entropy.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_dims)
         """
-        rng = check_random_state(random_state)
+        rng = check_generator(random_state)
         direction = _uniform_directions(rng, n_samples, self.n_dims)
-        radius = self.radius * rng.uniform(size=(n_samples, 1)) ** (1.0 / self.n_dims)
+        radius = self.radius * rng.random((n_samples, 1)) ** (1.0 / self.n_dims)
         return self.center + radius * direction
 
 
@@ -258,12 +263,16 @@ class Box(_Domain):
         ----------
         n_samples : int
             Number of points.
-        random_state : int, RandomState instance or None, default=None
-            Seed of the draw.
+        random_state : int, Generator, RandomState instance or None, \
+                default=None
+            Seed of the draw (see :func:`sklearn_debias.utils.check_generator`):
+            an int gives the stream of ``numpy.random.default_rng(int)``, a
+            ``Generator`` is drawn from (and advances), ``None`` draws fresh
+            entropy.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_dims)
         """
-        rng = check_random_state(random_state)
+        rng = check_generator(random_state)
         return rng.uniform(self.low, self.high, size=(n_samples, self.n_dims))

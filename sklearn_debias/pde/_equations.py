@@ -8,8 +8,8 @@ error instead of a silently broadcast answer.
 import numbers
 
 import numpy as np
-from sklearn.utils import check_random_state
 
+from ..utils import check_generator
 from ._domains import _Domain
 
 __all__ = ["PoissonEquation", "SemilinearParabolicPDE"]
@@ -144,8 +144,9 @@ class PoissonEquation:
         ----------
         n_samples : int
             Number of points.
-        random_state : int, RandomState instance or None, default=None
-            Seed of the draw.
+        random_state : int, Generator, RandomState instance or None, \
+                default=None
+            Seed of the draw (see :func:`sklearn_debias.utils.check_generator`).
 
         Returns
         -------
@@ -346,8 +347,9 @@ class SemilinearParabolicPDE:
         ----------
         n_samples : int
             Number of points.
-        random_state : int, RandomState instance or None, default=None
-            Seed of the draw.
+        random_state : int, Generator, RandomState instance or None, \
+                default=None
+            Seed of the draw (see :func:`sklearn_debias.utils.check_generator`).
 
         Returns
         -------
@@ -355,6 +357,6 @@ class SemilinearParabolicPDE:
         """
         if self.domain is None:
             raise ValueError("sample needs a domain; this PDE has none")
-        rng = check_random_state(random_state)
+        rng = check_generator(random_state)
         t = rng.uniform(0.0, self.T, size=(n_samples, 1))
         return np.hstack([t, self.domain.sample(n_samples, rng)])

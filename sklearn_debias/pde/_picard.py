@@ -24,6 +24,8 @@ terminal term uses ``g(X_T) - g(x)`` (``E[ΔW] = 0``), a free control variate.
 
 import numpy as np
 
+from ..utils import check_seed_sequence
+
 __all__ = ["multilevel_picard"]
 
 
@@ -106,8 +108,10 @@ def multilevel_picard(
         ``F`` does not depend on ``(u, z)``).
     n_paths : int
         Samples per level ``M``.
-    seed : numpy.random.SeedSequence
-        Root of the independent random streams.
+    seed : numpy.random.SeedSequence, int or None
+        Root of the independent random streams (any ``random_state`` that
+        :func:`sklearn_debias.utils.check_seed_sequence` accepts); every
+        level and recursive call spawns its own child.
 
     Returns
     -------
@@ -124,5 +128,5 @@ def multilevel_picard(
         "terminal": terminal,
         "generator": generator,
     }
-    u, z, variance = _level(levels, t, x, problem, n_paths, seed)
+    u, z, variance = _level(levels, t, x, problem, n_paths, check_seed_sequence(seed))
     return u, z, np.sqrt(variance)

@@ -9,6 +9,7 @@ from ._parallel import n_threads, threaded_sum
 from ._random import (
     check_generator,
     check_seed_sequence,
+    child_seed,
     spawn_generators,
     spawn_seeds,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "check_generator",
     "check_seed_sequence",
     "checked_fit",
+    "child_seed",
     "checked_predict",
     "final_estimator",
     "format_table",

@@ -15,7 +15,8 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.metadata_routing import _routing_enabled
+from sklearn.utils.validation import _check_method_params, _check_sample_weight
 
 __all__ = [
     "BaseSearchCV",
@@ -25,7 +26,9 @@ __all__ = [
     "Options",
     "RealNotInt",
     "StrOptions",
+    "_check_method_params",
     "_check_sample_weight",
     "_fit_context",
+    "_routing_enabled",
     "validate_params",
 ]

@@ -8,8 +8,8 @@ machine and for every thread count.
 """
 
 import os
-from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -71,15 +71,14 @@ def threaded_sum(func, n_items, single_threaded_blas=False):
         return total
 
     workers = min(n_threads(), len(groups))
-    if workers <= 1:
-        results = map(task, groups)
-        return _ordered_total(results)
     limits = (
         threadpool_limits(limits=1, user_api="blas")
         if single_threaded_blas
         else nullcontext()
     )
     with limits:
+        if workers <= 1:
+            return _ordered_total(map(task, groups))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return _ordered_total(pool.map(task, groups))
 

@@ -19,7 +19,13 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_seed_sequence", "check_generator", "spawn_seeds", "spawn_generators"]
+__all__ = [
+    "check_seed_sequence",
+    "check_generator",
+    "child_seed",
+    "spawn_seeds",
+    "spawn_generators",
+]
 
 
 def check_seed_sequence(random_state):
@@ -104,7 +110,42 @@ def spawn_seeds(random_state, n):
     -------
     seeds : list of numpy.random.SeedSequence
     """
-    return check_seed_sequence(random_state).spawn(int(n))
+    root = check_seed_sequence(random_state)
+    return [child_seed(root, i) for i in range(int(n))]
+
+
+def child_seed(random_state, index):
+    """Child number ``index`` of the seed sequence, built from its spawn key.
+
+    Unlike :meth:`numpy.random.SeedSequence.spawn`, it does not depend on how
+    many children were spawned before: block ``index`` of a computation (a
+    block of sketch rows, a probe block) gets the same stream however the
+    work is chunked or scheduled. For a fresh sequence, child ``i`` equals
+    the ``i``-th child of ``spawn``.
+
+    Parameters
+    ----------
+    random_state : int, None, RandomState, Generator or SeedSequence
+    index : int
+        Non-negative child index.
+
+    Returns
+    -------
+    seed : numpy.random.SeedSequence
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_debias.utils import child_seed
+    >>> child_seed(7, 2).spawn_key == np.random.SeedSequence(7).spawn(3)[2].spawn_key
+    True
+    """
+    root = check_seed_sequence(random_state)
+    return np.random.SeedSequence(
+        root.entropy,
+        spawn_key=(*root.spawn_key, int(index)),
+        pool_size=root.pool_size,
+    )
 
 
 def spawn_generators(random_state, n):

@@ -1,6 +1,7 @@
 """Checked calls of a wrapped surrogate: one place that validates its output."""
 
 import numpy as np
+from sklearn.exceptions import UnsetMetadataPassedError
 
 __all__ = ["SurrogateError", "checked_fit", "checked_predict"]
 
@@ -35,6 +36,8 @@ def checked_fit(estimator, X, y, what="the training data", **fit_params):
     """
     try:
         estimator.fit(X, y, **fit_params)
+    except UnsetMetadataPassedError:
+        raise  # scikit-learn's own routing error, about the user's request
     except Exception as exc:
         raise SurrogateError(
             f"the surrogate {estimator!r} raised while fitting {what}: {exc}"
@@ -76,9 +79,11 @@ def checked_predict(estimator, X, what="the query points", dtype=np.float64):
     >>> checked_predict(LinearRegression().fit(X, X[:, 0]), X).round(6)
     array([0., 2., 4.])
     """
-    predict = estimator if callable(estimator) and not hasattr(
-        estimator, "predict"
-    ) else estimator.predict
+    predict = (
+        estimator
+        if callable(estimator) and not hasattr(estimator, "predict")
+        else estimator.predict
+    )
     try:
         pred = predict(X)
     except SurrogateError:

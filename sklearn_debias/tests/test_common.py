@@ -1,0 +1,180 @@
+"""scikit-learn's own estimator checks, once, over every public estimator.
+
+The estimators are discovered, not listed: every class exported by the
+package or one of its subpackages that derives from ``BaseEstimator`` is
+checked. ``FAST_PARAMS`` only makes some of them cheap to fit many times.
+"""
+
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+import re
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, clone
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.linear_model import Ridge
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sklearn_debias
+from sklearn_debias import Quantile
+
+HAS_TORCH = bool(
+    importlib.util.find_spec("torch") and importlib.util.find_spec("skorch")
+)
+# Subpackages whose estimators need an optional extra.
+NEEDS_TORCH = {"sklearn_debias.neural"}
+
+
+def _public_modules():
+    yield sklearn_debias
+    for info in pkgutil.iter_modules(sklearn_debias.__path__):
+        if info.ispkg and not info.name.startswith("_") and info.name != "tests":
+            yield importlib.import_module(f"sklearn_debias.{info.name}")
+
+
+def _public_estimator_classes():
+    """``{name: class}`` of every exported estimator (torch ones only with torch)."""
+    found = {}
+    for module in _public_modules():
+        if module.__name__ in NEEDS_TORCH and not HAS_TORCH:
+            continue
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
+                found[obj.__name__] = obj
+    return found
+
+
+class _StandardNormal:
+    """Like ``scipy.stats.norm()`` but with a repr stable across xdist workers."""
+
+    def rvs(self, size, random_state):
+        return random_state.standard_normal(size)
+
+    def __repr__(self):
+        return "StandardNormal()"
+
+
+# Constructor parameters that make an estimator cheap to fit many times, and
+# extra configurations worth checking; a discovered class absent here is
+# checked with its defaults. The default surrogates (slow Gaussian processes)
+# are exercised by each subpackage's own tests.
+FAST_PARAMS = {
+    "DebiasedFunctionalEstimator": [
+        dict(estimator=Ridge()),
+        dict(
+            estimator=Ridge(alpha=1e-3),
+            sampler=_StandardNormal(),
+            n_samples=200,
+            random_state=0,
+        ),
+        dict(
+            estimator=Ridge(),
+            functional=Quantile(0.5),
+            sampler=_StandardNormal(),
+            n_samples=200,
+            random_state=0,
+        ),
+    ],
+    "SketchPreconditionedRegressor": [
+        dict(),
+        dict(alpha=1.0, solver="iterative_sketching"),
+    ],
+    "WarpedGaussianProcessRegressor": [
+        dict(gaussian_process=GaussianProcessRegressor(normalize_y=True)),
+        dict(gaussian_process=GaussianProcessRegressor(), warp="identity"),
+    ],
+    # pde=None, as the checks build it: surrogate predictions, with a warning.
+    "SimulationCalibratedRegressor": [dict(), dict(estimator=Ridge())],
+    "MLPSurrogate": [
+        dict(hidden_layer_sizes=(16,), max_epochs=20, lr=3e-2, batch_size=256)
+    ],
+}
+
+
+def _estimators():
+    for name, cls in sorted(_public_estimator_classes().items()):
+        for params in FAST_PARAMS.get(name, [dict()]):
+            yield cls(**params)
+
+
+# Expected failures, each with its reason: {estimator class name: {check: reason}}.
+# None so far.
+EXPECTED_FAILED_CHECKS = {}
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+def test_every_public_estimator_is_discovered():
+    names = set(_public_estimator_classes())
+    expected = {
+        "DebiasedFunctionalEstimator",
+        "SimulationCalibratedRegressor",
+        "SketchPreconditionedRegressor",
+        "WarpedGaussianProcessRegressor",
+    }
+    if HAS_TORCH:
+        expected.add("MLPSurrogate")
+    assert expected <= names
+    # Every FAST_PARAMS entry names a discovered class (no stale entries).
+    assert set(FAST_PARAMS) - {"MLPSurrogate"} <= names
+
+
+@parametrize_with_checks(
+    list(_estimators()), expected_failed_checks=_expected_failed_checks
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    with warnings.catch_warnings():
+        # Warned about by design: sampler=None / pde=None (nothing to simulate),
+        # and heavy-tailed random labels in the checks' data.
+        warnings.simplefilter("ignore", UserWarning)
+        check(estimator)
+
+
+def _documented(doc, section):
+    """Names documented as ``name : type`` in a numpydoc section."""
+    match = re.search(
+        rf"\n\s*{section}\n\s*-+\n(.*?)(\n\s*\n\s*[A-Z][\w ]+\n\s*-+\n|$)", doc, re.S
+    )
+    body = match.group(1) if match else ""
+    names = set()
+    for line in body.splitlines():
+        m = re.match(r"\s*([\w*, ]+?)\s*:", line)
+        if m:
+            names.update(n.strip() for n in m.group(1).split(","))
+    return names
+
+
+@pytest.mark.parametrize(
+    "cls",
+    sorted(_public_estimator_classes().values(), key=lambda c: c.__name__),
+    ids=lambda c: c.__name__,
+)
+def test_parameters_and_attributes_documented(cls):
+    """Every constructor parameter and every fitted ``*_`` attribute is documented."""
+    doc = inspect.getdoc(cls)
+    params = _documented(doc, "Parameters")
+    for estimator in (cls(**p) for p in FAST_PARAMS.get(cls.__name__, [dict()])):
+        missing = set(estimator.get_params(deep=False)) - params
+        assert not missing, f"{cls.__name__}: parameters not documented: {missing}"
+        rng = np.random.default_rng(0)
+        X = rng.uniform(size=(60, 3))
+        y = np.sin(3 * X[:, 0]) + X[:, 1] ** 2 + 0.1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitted = clone(estimator).fit(X, y)
+        attributes = {
+            name
+            for name in vars(fitted)
+            if name.endswith("_") and not name.startswith("_")
+        }
+        missing = attributes - _documented(doc, "Attributes")
+        assert not missing, (
+            f"{cls.__name__}: fitted attributes not documented: {missing}"
+        )
