@@ -15,6 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
+from ..utils import check_returned
+
 __all__ = [
     "BlockOperator",
     "FunctionOperator",
@@ -155,14 +157,14 @@ class FunctionOperator(BlockOperator):
         Y = np.asarray(Y, dtype=np.float64)
         if Y.ndim == 1 and X.shape[1] == 1:
             Y = Y[:, None]
-        if Y.shape != X.shape:
-            raise ValueError(
-                f"the operator returned an array of shape {Y.shape} for a block of "
-                f"shape {X.shape}; it must map (n, k) blocks to (n, k) blocks"
-            )
-        if not np.all(np.isfinite(Y)):
-            raise ValueError("the operator returned non-finite values (NaN or inf)")
-        return Y
+        return check_returned(
+            Y,
+            Y.shape == X.shape,
+            lambda: "the operator",
+            f"an array of shape {Y.shape} for a block of shape {X.shape}; it must "
+            "map (n, k) blocks to (n, k) blocks",
+            " (NaN or inf)",
+        )
 
     def _matmat(self, X):
         return self._apply(self._forward, X)

@@ -15,6 +15,7 @@ import numbers
 
 import numpy as np
 
+from ..utils import check_returned
 from ._base import Estimand, Estimate
 from ._combine import combine_folds, delta_method, optimal_weights
 
@@ -388,14 +389,13 @@ def apply_functional(functional, values, what):
     """
     values = np.asarray(values, dtype=np.float64).ravel()
     out = np.asarray(functional.transform(values), dtype=np.float64)
-    if out.ndim not in (1, 2) or out.shape[0] != values.shape[0] or out.size == 0:
-        raise ValueError(
-            f"{functional!r}.transform returned shape {out.shape} for {what} of "
-            f"shape {values.shape}; a pointwise transform must return one value "
-            "(or one row of statistics) per function value"
-        )
-    if not np.all(np.isfinite(out)):
-        raise ValueError(
-            f"{functional!r}.transform returned non-finite values on {what}"
-        )
+    check_returned(
+        out,
+        out.ndim in (1, 2) and out.shape[0] == values.shape[0] and out.size > 0,
+        lambda: f"{functional!r}.transform",
+        f"shape {out.shape} for {what} of shape {values.shape}; a pointwise "
+        "transform must return one value (or one row of statistics) per function "
+        "value",
+        f" on {what}",
+    )
     return out.reshape(values.shape[0], -1)

@@ -17,6 +17,8 @@ import copy
 
 import numpy as np
 
+from ..utils import check_returned
+
 __all__ = ["Sampler", "check_sampler"]
 
 
@@ -106,17 +108,14 @@ class Sampler:
         return self._check(X, n)
 
     def _check(self, X, n):
-        if X.ndim != 2 or X.shape != (n, self.n_features):
-            raise ValueError(
-                f"the {self.describe()} returned draws of shape {X.shape}; expected "
-                f"({n}, {self.n_features}): {n} rows and as many columns as X has "
-                "features"
-            )
-        if not np.all(np.isfinite(X)):
-            raise ValueError(
-                f"the {self.describe()} returned non-finite values (NaN or inf)"
-            )
-        return X
+        return check_returned(
+            X,
+            X.ndim == 2 and X.shape == (n, self.n_features),
+            lambda: f"the {self.describe()}",
+            f"draws of shape {X.shape}; expected ({n}, {self.n_features}): {n} rows "
+            "and as many columns as X has features",
+            " (NaN or inf)",
+        )
 
 
 def _is_qmc_engine(obj):

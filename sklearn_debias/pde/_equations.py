@@ -28,6 +28,23 @@ def _checked_call(func, name, n, *args):
     return out
 
 
+def _exact_values(func, owner, X):
+    """``func(X)`` checked, or ``AttributeError`` when ``owner`` has no solution."""
+    if func is None:
+        raise AttributeError(f"this {owner} has no exact_solution")
+    X = np.asarray(X, dtype=np.float64)
+    return _checked_call(func, "exact_solution", len(X), X)
+
+
+def _reject_rows(bad, what):
+    """Raise ``ValueError`` naming the first row flagged in the mask ``bad``."""
+    if np.any(bad):
+        raise ValueError(
+            f"{int(bad.sum())} query point(s) {what}, "
+            f"e.g. row {int(np.flatnonzero(bad)[0])}"
+        )
+
+
 class PoissonEquation:
     """The Poisson problem ``Δu = f`` in a domain, ``u = g`` on its boundary.
 
@@ -106,10 +123,7 @@ class PoissonEquation:
         -------
         u : ndarray of shape (n_points,)
         """
-        if self._exact_solution is None:
-            raise AttributeError("this PoissonEquation has no exact_solution")
-        X = np.asarray(X, dtype=np.float64)
-        return _checked_call(self._exact_solution, "exact_solution", len(X), X)
+        return _exact_values(self._exact_solution, "PoissonEquation", X)
 
     def check_points(self, X):
         """Raise ``ValueError`` unless every row of ``X`` lies in the domain."""
@@ -119,12 +133,9 @@ class PoissonEquation:
                 f"the PDE is posed in {self.n_dims} dimensions: expected inputs "
                 f"of shape (n, {self.n_dims}), got {X.shape}"
             )
-        outside = ~self.domain.contains(X)
-        if np.any(outside):
-            raise ValueError(
-                f"{int(outside.sum())} query point(s) lie outside the domain "
-                f"{self.domain!r}, e.g. row {int(np.flatnonzero(outside)[0])}"
-            )
+        _reject_rows(
+            ~self.domain.contains(X), f"lie outside the domain {self.domain!r}"
+        )
         return X
 
     def evaluate_source(self, X):
@@ -268,10 +279,7 @@ class SemilinearParabolicPDE:
         -------
         u : ndarray of shape (n_points,)
         """
-        if self._exact_solution is None:
-            raise AttributeError("this SemilinearParabolicPDE has no exact_solution")
-        X = np.asarray(X, dtype=np.float64)
-        return _checked_call(self._exact_solution, "exact_solution", len(X), X)
+        return _exact_values(self._exact_solution, "SemilinearParabolicPDE", X)
 
     def check_points(self, X):
         """Raise ``ValueError`` unless the rows of ``X`` are valid ``(t, x)``."""
@@ -286,12 +294,7 @@ class SemilinearParabolicPDE:
                 f"the PDE is posed in {self.n_dims} space dimensions: expected "
                 f"rows (t, x) of shape (n, {self.n_dims + 1}), got {X.shape}"
             )
-        late = X[:, 0] > self.T
-        if np.any(late):
-            raise ValueError(
-                f"{int(late.sum())} query point(s) have t > T = {self.T:g}, "
-                f"e.g. row {int(np.flatnonzero(late)[0])}"
-            )
+        _reject_rows(X[:, 0] > self.T, f"have t > T = {self.T:g}")
         return X
 
     def drift_vector(self, d):

@@ -22,6 +22,7 @@ from ._results import (
 )
 from ._surrogate import SurrogateError, checked_fit, checked_predict
 from ._unwrap import final_estimator, unwrap_once
+from ._validation import check_returned
 
 __all__ = [
     "ConfidenceInterval",
@@ -29,6 +30,7 @@ __all__ = [
     "SurrogateError",
     "check_confidence_level",
     "check_generator",
+    "check_returned",
     "check_seed_sequence",
     "checked_fit",
     "child_seed",
