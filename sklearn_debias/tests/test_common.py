@@ -178,3 +178,23 @@ def test_parameters_and_attributes_documented(cls):
         assert not missing, (
             f"{cls.__name__}: fitted attributes not documented: {missing}"
         )
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [e for e in _estimators() if "random_state" in e.get_params()],
+    ids=repr,
+)
+def test_results_depend_on_random_state_only(estimator):
+    """The same integer seed gives the same fit, whatever numpy's global state."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(size=(60, 3))
+    y = np.sin(3 * X[:, 0]) + X[:, 1] ** 2 + 0.1
+    predictions = []
+    for global_seed in (0, 1):
+        np.random.seed(global_seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitted = clone(estimator).set_params(random_state=3).fit(X, y)
+            predictions.append(fitted.predict(X[:10]))
+    np.testing.assert_array_equal(predictions[0], predictions[1])
