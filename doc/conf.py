@@ -24,7 +24,6 @@ autosummary_generate = True
 numpydoc_show_class_members = False
 exclude_patterns = ["_build", "auto_examples/*.ipynb"]
 html_theme = "alabaster"
-html_static_path = ["_static"]
 
 
 sphinx_gallery_conf = {

@@ -27,7 +27,9 @@ We compare three predictions at 100 query points ``(t, x)``:
 # for a PDE solver's output or a PINN). With torch and skorch installed it is a
 # skorch network (:class:`~sklearn_debias.neural.MLPSurrogate`); otherwise a
 # scikit-learn ``MLPRegressor`` with a smooth activation.
+import os
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -136,3 +138,15 @@ fig.tight_layout()
 # error is within two reported standard errors (the surrogate's own error is
 # not random, so this only checks the simulation).
 print(f"within 2 s.e.: {np.mean(err_deb <= 2 * y_std):.0%}")
+
+# %%
+# Run as a script, the figure is saved in ``examples/figures/`` (or in
+# ``$SKLEARN_DEBIAS_FIGURE_DIR``).
+try:
+    figure_dir = Path(__file__).resolve().parent / "figures"
+except NameError:  # sphinx-gallery runs examples from their folder, without __file__
+    figure_dir = Path("figures")
+figure_dir = Path(os.environ.get("SKLEARN_DEBIAS_FIGURE_DIR", figure_dir))
+figure_dir.mkdir(parents=True, exist_ok=True)
+fig.savefig(figure_dir / "plot_pde_debiasing.png", dpi=100)
+print(f"figure saved to {figure_dir / 'plot_pde_debiasing.png'}")

@@ -19,7 +19,9 @@ equations (``Ridge(solver="cholesky")``) lose about half of the digits.
 largest, so beyond condition ``1e6`` it returns a regularised solution.)
 """
 
+import os
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -71,3 +73,15 @@ fig.tight_layout()
 
 for name in solvers:
     print(f"{name:36s} time {times[name][-1]:6.2f} s  error {errors[name][-1]:.1e}")
+
+# %%
+# Run as a script, the figure is saved in ``examples/figures/`` (or in
+# ``$SKLEARN_DEBIAS_FIGURE_DIR``).
+try:
+    figure_dir = Path(__file__).resolve().parent / "figures"
+except NameError:  # sphinx-gallery runs examples from their folder, without __file__
+    figure_dir = Path("figures")
+figure_dir = Path(os.environ.get("SKLEARN_DEBIAS_FIGURE_DIR", figure_dir))
+figure_dir.mkdir(parents=True, exist_ok=True)
+fig.savefig(figure_dir / "plot_sketch_least_squares.png", dpi=100)
+print(f"figure saved to {figure_dir / 'plot_sketch_least_squares.png'}")

@@ -20,6 +20,9 @@ We plot the median relative error of every method of
 polynomial (``i^-2``) and exponential (``exp(-i / 10)``) spectral decay.
 """
 
+import os
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -36,7 +39,7 @@ spectra = {
 }
 methods = ["hutchinson", "hutch++", "na-hutch++", "nystrom++", "xtrace", "xnystrace"]
 budgets = [12, 24, 48, 96, 192]
-n_seeds = 20
+n_seeds = 12
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
 # The products are small (400 x 400): one BLAS thread is fastest and avoids
@@ -80,3 +83,15 @@ print(
     f"XTrace: {result.estimate:.6f} +- {result.standard_error:.1e} "
     f"({result.n_matvecs} products), 95% CI [{low:.6f}, {high:.6f}]"
 )
+
+# %%
+# Run as a script, the figure is saved in ``examples/figures/`` (or in
+# ``$SKLEARN_DEBIAS_FIGURE_DIR``).
+try:
+    figure_dir = Path(__file__).resolve().parent / "figures"
+except NameError:  # sphinx-gallery runs examples from their folder, without __file__
+    figure_dir = Path("figures")
+figure_dir = Path(os.environ.get("SKLEARN_DEBIAS_FIGURE_DIR", figure_dir))
+figure_dir.mkdir(parents=True, exist_ok=True)
+fig.savefig(figure_dir / "plot_trace_estimation.png", dpi=100)
+print(f"figure saved to {figure_dir / 'plot_trace_estimation.png'}")

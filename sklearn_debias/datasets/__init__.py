@@ -1,5 +1,18 @@
 """Test functions with known answers, for tests, benchmarks and examples."""
 
 from ._genz import GENZ_FAMILIES, GenzFunction
+from ._simulators import (
+    SIMULATORS,
+    OTLCircuitFunction,
+    PistonFunction,
+    WingWeightFunction,
+)
 
-__all__ = ["GENZ_FAMILIES", "GenzFunction"]
+__all__ = [
+    "GENZ_FAMILIES",
+    "GenzFunction",
+    "OTLCircuitFunction",
+    "PistonFunction",
+    "SIMULATORS",
+    "WingWeightFunction",
+]

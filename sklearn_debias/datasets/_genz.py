@@ -1,5 +1,7 @@
 """Genz test integrands on the unit cube, with their exact integrals."""
 
+import numbers
+
 import numpy as np
 from scipy.special import erf
 
@@ -16,6 +18,34 @@ _DEFAULT_DIFFICULTY = {
     "gaussian": 7.03,
     "continuous": 20.4,
 }
+
+
+def _check_difficulty(difficulty, family):
+    """``difficulty`` as a float, or ``ValueError`` naming the problem.
+
+    It must be finite and non-negative (it is ``sum(a)`` with ``a >= 0``).
+    Zero makes ``a = 0``: the oscillatory, Gaussian and continuous integrands
+    become constants (``cos(2 pi u_1)``, 1 and 1), whose integrals are the
+    limits of the closed forms; the product peak's factors
+    ``1 / (a^-2 + (x - u)^2)`` all vanish, a degenerate integrand that is
+    refused.
+    """
+    if isinstance(difficulty, bool | np.bool_) or not isinstance(
+        difficulty, numbers.Real
+    ):
+        raise TypeError(f"difficulty must be a real number, got {difficulty!r}")
+    difficulty = float(difficulty)
+    if not np.isfinite(difficulty) or difficulty < 0:
+        raise ValueError(
+            f"difficulty must be a finite number >= 0 (it is sum(a)), got "
+            f"{difficulty!r}"
+        )
+    if difficulty == 0 and family == "product_peak":
+        raise ValueError(
+            "difficulty=0 makes the product_peak integrand vanish identically "
+            "(its peak width 1/a is infinite); use difficulty > 0"
+        )
+    return difficulty
 
 
 class GenzFunction:
@@ -37,8 +67,10 @@ class GenzFunction:
     n_features : int, default=5
         Dimension ``d``.
     difficulty : float, default=None
-        ``sum(a)``; ``None`` uses the family's classical value scaled with ``d``
-        relative to ``d = 10``.
+        ``sum(a)``, finite and ``>= 0``; ``None`` uses the family's classical
+        value scaled with ``d`` relative to ``d = 10``. ``0`` gives the
+        constant integrand of the oscillatory, Gaussian and continuous
+        families (and is refused for ``"product_peak"``, which vanishes).
     random_state : int, Generator, RandomState instance or None, default=None
         Draws ``a`` and ``u`` (through
         :func:`sklearn_debias.utils.check_generator`: an int gives the stream
@@ -79,6 +111,7 @@ class GenzFunction:
         d = int(n_features)
         if difficulty is None:
             difficulty = _DEFAULT_DIFFICULTY[family] * d / 10.0
+        difficulty = _check_difficulty(difficulty, family)
         # Bounded away from 0 so that no coordinate is nearly inert.
         a = rng.uniform(0.2, 1.0, size=d)
         self.family = family
@@ -104,14 +137,22 @@ class GenzFunction:
     def _integral(self):
         a, u = self.a, self.u
         if self.family == "oscillatory":
-            # Re[exp(2 pi i u_1) prod_j (exp(i a_j) - 1) / (i a_j)]
-            z = np.exp(2j * np.pi * u[0]) * np.prod((np.exp(1j * a) - 1.0) / (1j * a))
-            return z.real
+            # Re[exp(2 pi i u_1) prod_j (exp(i a_j) - 1) / (i a_j)], with
+            # (exp(i a) - 1) / (i a) = exp(i a / 2) sinc(a / (2 pi)): 1 at a = 0.
+            factors = np.exp(0.5j * a) * np.sinc(a / (2 * np.pi))
+            return (np.exp(2j * np.pi * u[0]) * np.prod(factors)).real
         if self.family == "product_peak":
             return np.prod(a * (np.arctan(a * (1 - u)) + np.arctan(a * u)))
         if self.family == "gaussian":
-            return np.prod(np.sqrt(np.pi) / (2 * a) * (erf(a * (1 - u)) + erf(a * u)))
-        return np.prod((2.0 - np.exp(-a * u) - np.exp(-a * (1 - u))) / a)
+            # sqrt(pi) / (2 a) (erf(a (1 - u)) + erf(a u)) -> 1 as a -> 0.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factors = np.sqrt(np.pi) / (2 * a) * (erf(a * (1 - u)) + erf(a * u))
+            return np.prod(np.where(a > 0, factors, 1.0))
+        # (2 - exp(-a u) - exp(-a (1 - u))) / a, by expm1 (accurate for small
+        # a, and 1 at a = 0).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factors = -(np.expm1(-a * u) + np.expm1(-a * (1 - u))) / a
+        return np.prod(np.where(a > 0, factors, 1.0))
 
     def __repr__(self):
         return f"GenzFunction({self.family!r}, n_features={self.n_features})"

@@ -79,6 +79,11 @@ class Estimate(NamedTuple):
     df : float, default=inf
         Degrees of freedom of the standard error (``inf``: a normal
         interval; finite: Student's t, for replicated estimates).
+    counts : tuple of (int, int) or None, default=None
+        ``(events, n)`` for an indicator-valued functional (a probability):
+        how many of the ``n`` labels show the event. The estimator then
+        skips the heavy-tail check and, when either side has fewer than 5
+        labels, reports an exact Clopper-Pearson bound.
     """
 
     estimate: float
@@ -89,6 +94,7 @@ class Estimate(NamedTuple):
     scale: float = None
     covariance: np.ndarray = None
     df: float = float("inf")
+    counts: tuple = None
 
 
 class Estimand:

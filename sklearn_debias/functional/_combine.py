@@ -1,6 +1,6 @@
 """The numerics of cross-fitting: control-variate weights, the combination of
-the folds into estimates with a covariance, the delta method and the
-heavy-tail check.
+the folds into estimates with a covariance, the delta method, the heavy-tail
+check and the rare-event bounds of indicator functionals.
 
 Shared by every target of :class:`~sklearn_debias.DebiasedFunctionalEstimator`.
 """
@@ -8,15 +8,61 @@ Shared by every target of :class:`~sklearn_debias.DebiasedFunctionalEstimator`.
 import warnings
 
 import numpy as np
+from scipy import stats
+
+from ..utils._results import clopper_pearson
 
 __all__ = [
+    "HeavyTailWarning",
+    "RareEventWarning",
     "control_variate_weight",
     "optimal_weights",
     "combine_folds",
     "delta_method",
     "tail_share",
+    "tail_index",
     "check_tails",
+    "indicator_counts",
+    "binomial_floor",
+    "rare_event",
+    "check_rare",
 ]
+
+
+class HeavyTailWarning(UserWarning):
+    """The residuals look heavy-tailed: the normal interval may under-cover.
+
+    Issued by :class:`~sklearn_debias.DebiasedFunctionalEstimator` when the
+    Hill estimate of the tail index of the control-variate residuals is
+    below 2 (infinite variance), a threshold raised for small samples so
+    that light-tailed residuals rarely trigger it. See the user guide,
+    "Rare events and heavy tails", for its measured rates.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn_debias.functional import HeavyTailWarning
+    >>> issubclass(HeavyTailWarning, UserWarning)
+    True
+    """
+
+
+class RareEventWarning(UserWarning):
+    """Fewer than 5 labels show the event: the interval is an exact bound.
+
+    Issued by :class:`~sklearn_debias.DebiasedFunctionalEstimator` for an
+    indicator-valued functional (such as
+    :class:`~sklearn_debias.ExceedanceProbability`) when fewer than 5
+    labels lie beyond the threshold (or fewer than 5 below it): no
+    surrogate can then be checked, and the estimator reports the one-sided
+    Clopper-Pearson bound from the labels instead of a normal interval.
+
+    Examples
+    --------
+    >>> from sklearn_debias.functional import RareEventWarning
+    >>> issubclass(RareEventWarning, UserWarning)
+    True
+    """
 
 
 def control_variate_weight(gy, gf, n, n_cheap):
@@ -106,27 +152,182 @@ def tail_share(deviations):
     return 0.0 if ss <= 0 else float(np.max(deviations**2) / ss)
 
 
-def check_tails(deviations, what, scale):
-    """Warn when one residual carries a macroscopic share of their squares.
+# Hill's estimate of 1/alpha from the top k = ceil(2 sqrt(n)) of n |residuals|
+# warns above _HILL_GAMMA = 1/2 (tail index below 2). For small n, light tails
+# look heavy to it: the threshold is then the 99% quantile of the statistic for
+# n standard normal residuals (20000 simulations, seed 0), interpolated in
+# log n; from n = 80 on, 1/2 is the larger.
+_HILL_GAMMA = 0.5
+_HILL_N = (10, 12, 15, 20, 25, 30, 40, 50, 60, 70, 80)
+_HILL_Q99 = (3.36, 2.01, 1.56, 1.13, 0.95, 0.84, 0.70, 0.63, 0.57, 0.53, 0.50)
+_MIN_TAIL_N = 10
 
-    ``deviations`` are the linearised residuals, ``what`` names them in the
-    warning and ``scale`` is the statistic's scale: residuals below
-    ``1e-8 * scale`` are the rounding noise of an exact surrogate.
+
+def tail_index(deviations):
+    """Hill's estimate of the tail index of ``|deviations - median|``.
+
+    Uses the top ``k = ceil(2 sqrt(n))`` order statistics: returns
+    ``(1 / gamma_hat, k)`` with ``gamma_hat`` the mean log-excess of the
+    ``k`` largest absolute deviations over the ``(k + 1)``-th. A tail index
+    ``alpha`` means ``P(|d| > x) ~ x**-alpha``: below 2 the variance is
+    infinite. ``inf`` when the ``(k + 1)``-th largest is 0.
     """
+    d = np.asarray(deviations, dtype=float)
+    n = len(d)
+    k = min(int(np.ceil(2.0 * np.sqrt(n))), n - 1)
+    a = np.sort(np.abs(d - np.median(d)))[::-1]
+    if k < 1 or a[k] <= 0:
+        return float("inf"), k
+    gamma = float(np.mean(np.log(a[:k])) - np.log(a[k]))
+    return (1.0 / gamma if gamma > 0 else float("inf")), k
+
+
+def _hill_threshold(n):
+    """The smallest ``gamma_hat`` that warns with ``n`` residuals."""
+    q99 = np.interp(np.log(n), np.log(_HILL_N), _HILL_Q99)
+    return max(_HILL_GAMMA, float(q99))
+
+
+def check_tails(deviations, what, scale, labels=None):
+    """Warn when the residuals look heavy-tailed (tail index below 2).
+
+    ``deviations`` are the linearised residuals (centred here at their
+    median), ``what`` names them in the warning and ``scale`` is the
+    statistic's scale: residuals below ``1e-8 * scale`` are the rounding
+    noise of an exact surrogate. ``labels``, when given, are the labels'
+    own linearised deviations ``T(y) - mean``: the warning then also needs
+    them to look heavy-tailed. A heavy tail of ``f`` is what a surrogate
+    cannot remove; residuals that look heavy while the labels do not come
+    from the surrogate's errors or predictions (the peaked residuals of a
+    polynomial fit, the squared predictions of a linear one on normal
+    inputs), which have finite variance when the labels do and a bounded
+    ``f`` has.
+
+    The statistic is Hill's estimate of the tail index from the top
+    ``k = ceil(2 sqrt(n))`` absolute residuals (:func:`tail_index`). It
+    warns when the estimate is below 2 (infinite variance), or, for
+    ``n < 80``, below the 1st percentile of its value for normal residuals.
+    Measured (see the user guide): normal, uniform and other bounded
+    residuals never warn from n = 100 on; Student-t residuals with 1.5
+    degrees of freedom warn in 95-99% of samples of n = 200-2000. Near a
+    tail index of 2 no test can tell at these n: Student-t residuals with
+    2 degrees of freedom warn in about 60-70%, squared normal residuals
+    (exponential tails) in 84% at n = 200, 26% at n = 500, 2% at n = 1000.
+    """
+    deviations = np.asarray(deviations, dtype=float)
     n = len(deviations)
+    if n < _MIN_TAIL_N:
+        return
+    deviations = deviations - np.median(deviations)
     if np.sqrt(np.mean(deviations**2)) <= 1e-8 * scale:
         return  # rounding noise of an exact surrogate, not a tail
-    share = tail_share(deviations)
-    # For light tails the largest of n squared residuals carries ~2 log(n) / n
-    # of their sum; heavy tails or rare events put a macroscopic share on one.
-    threshold = max(0.3, 8.0 * np.log(n) / n)
-    if share > threshold:
+    alpha, k = tail_index(deviations)
+    threshold = 1.0 / _hill_threshold(n)
+    if labels is not None and tail_index(labels)[0] >= threshold:
+        return  # light-tailed labels: the residuals' tail is the surrogate's
+    if alpha < threshold:
+        share = tail_share(deviations)
         warnings.warn(
-            f"The {what} look heavy-tailed or dominated by rare events: the largest "
-            f"one carries {share:.0%} of their sum of squares (expected below "
-            f"{threshold:.0%} for light tails with n={n}). Control variates cannot "
-            "help there (Blanchet, Chen, Lu and Ying, 2023) and the normal confidence "
-            "interval may under-cover.",
-            UserWarning,
+            f"The {what} look heavy-tailed: their estimated tail index is "
+            f"{alpha:.2f} (Hill estimator on the largest k={k} of n={n}; below "
+            f"{threshold:.2f} warns, and below 2 the variance is infinite), and the "
+            f"largest one carries {share:.0%} of their sum of squares. Control "
+            "variates cannot help with heavy tails (Blanchet, Chen, Lu and Ying, "
+            "2023) and the normal confidence interval may under-cover. Near a tail "
+            "index of 2 no test can tell at this n, so the warning can also fire "
+            "on exponential tails (such as squared normal values).",
+            HeavyTailWarning,
             stacklevel=5,  # check_tails < _debias < fit < _fit_context < user
         )
+
+
+# Fewer labels than this on the rare side of an indicator: a rare event.
+_MIN_EVENTS = 5
+
+
+def indicator_counts(Ty):
+    """``(events, n)`` when the statistics ``Ty`` are one 0/1 indicator.
+
+    ``None`` for anything else (several statistics, or values other than 0
+    and 1): only an indicator-valued pointwise functional (a probability)
+    has labelled events to count.
+    """
+    Ty = np.asarray(Ty)
+    if Ty.ndim == 2 and Ty.shape[1] != 1:
+        return None
+    values = Ty.ravel()
+    if not np.all((values == 0.0) | (values == 1.0)):
+        return None
+    return int(values.sum()), len(values)
+
+
+def binomial_floor(Ty, Tf, fold_of, weights, level):
+    """Labelled variance of an indicator's residuals with pseudo-disagreements.
+
+    With binary labels ``Ty`` and predictions ``Tf`` the residual
+    ``Ty - lambda Tf`` is non-zero (or near 0 when ``lambda`` is near 1) only
+    where they disagree. When disagreements are rare their count is often 0
+    or 1 although their probability is not, and the sample variance of the
+    residuals (the usual standard error) is then 0 or far too small. As in
+    the Agresti-Coull and Wilson intervals for a binomial proportion, add
+    ``z**2 / 2`` pseudo-observations, half a missed event (residual 1), half
+    a false alarm (residual ``-lambda``), and return the variance of the mean
+    of the residuals so smoothed: a floor for the labelled variance.
+    """
+    n = len(Ty)
+    z2 = stats.norm.isf((1.0 - level) / 2.0) ** 2
+    psi = Ty.ravel() - weights[fold_of] * Tf.ravel()
+    lam = float(np.mean(weights[fold_of]))
+    values = np.r_[psi, 1.0, -lam]
+    mass = np.r_[np.ones(n), z2 / 4.0, z2 / 4.0]
+    mean = np.sum(mass * values) / mass.sum()
+    var = np.sum(mass * (values - mean) ** 2) / mass.sum()
+    return float(var / n)
+
+
+def rare_event(counts, level):
+    """The exact bound of a rare indicator, or ``None`` when it is not rare.
+
+    ``counts`` is ``(events, n)`` from :func:`indicator_counts`. Rare means
+    fewer than 5 events, or fewer than 5 non-events. Returns ``(alternative,
+    interval, standard_error)``: ``"less"`` and the one-sided upper
+    Clopper-Pearson bound ``(0, high)`` when events are rare, ``"greater"``
+    and ``(low, 1)`` when non-events are; the standard error is that of the
+    labels' frequency were the probability at that bound,
+    ``sqrt(b (1 - b) / n)``, a conservative stand-in.
+    """
+    if counts is None:
+        return None
+    k, n = counts
+    if min(k, n - k) >= _MIN_EVENTS:
+        return None
+    alternative = "less" if k <= n - k else "greater"
+    interval = clopper_pearson(k, n, level, alternative)
+    bound = interval.high if alternative == "less" else interval.low
+    return alternative, interval, float(np.sqrt(bound * (1.0 - bound) / n))
+
+
+def check_rare(counts, level, what):
+    """Warn (:class:`RareEventWarning`) when an indicator's events are rare."""
+    rare = rare_event(counts, level)
+    if rare is None:
+        return
+    alternative, (low, high), _ = rare
+    k, n = counts
+    side, bound = (
+        ("show", f"upper bound {high:.3g}")
+        if alternative == "less"
+        else ("miss", f"lower bound {low:.3g}")
+    )
+    events = k if alternative == "less" else n - k
+    warnings.warn(
+        f"Rare event: only {events} of the n={n} labels {side} the event of {what} "
+        f"(T(y) = 1, such as y beyond the threshold; fewer than {_MIN_EVENTS}). "
+        "No surrogate can be checked there "
+        "(Blanchet, Chen, Lu and Ying, 2023): the normal interval would be "
+        f"meaningless, so the interval is the exact one-sided {level:.0%} "
+        f"Clopper-Pearson {bound} from the labels, and the standard error is a "
+        "conservative stand-in. More labels are needed to estimate it.",
+        RareEventWarning,
+        stacklevel=5,  # check_rare < _debias < fit < _fit_context < user
+    )

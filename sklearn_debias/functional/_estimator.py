@@ -4,7 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.utils import get_tags
 from sklearn.utils.parallel import Parallel, delayed
@@ -16,15 +16,23 @@ from ..utils import (
     checked_predict,
     format_table,
     normal_interval,
+    progress,
     spawn_seeds,
 )
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._results import BinomialBoundResult
 from ..utils._routing import surrogate_fit_params, surrogate_router
-from ._combine import check_tails
-from ._folds import cross_fits, fit_fold, split_repeat
+from ._combine import check_rare, check_tails, rare_event
+from ._folds import as_frame, cross_fits, fit_fold, split_repeat
 from ._functionals import FUNCTIONAL_NAMES, Functional, check_functional
 from ._quantile import Quantile
+from ._sampler_check import compare_with_sampler
 from ._sampling import check_sampler
+
+# Rows of the sampler's draws compared with X by the sampler check: a prefix
+# of the first fold's draws, or of a pool or low-discrepancy set.
+_N_COMPARED_DRAWS = 5_000
+_N_COMPARED_POOL = 20_000
 
 __all__ = ["DebiasedFunctionalEstimator"]
 
@@ -35,6 +43,13 @@ _NO_SAMPLER = (
     "scipy.stats distribution, a qmc engine or an array of draws from P) "
     "to debias."
 )
+
+
+def _frame_of(X):
+    """``(columns, dtypes)`` of a pandas DataFrame ``X``, else ``None``."""
+    if hasattr(X, "iloc") and hasattr(X, "columns") and hasattr(X, "dtypes"):
+        return X.columns, list(X.dtypes)
+    return None
 
 
 class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
@@ -77,16 +92,54 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         Woodruff's standard error), a :class:`Functional` subclass
         (pointwise, or a smooth function of several means) or a callable
         ``T`` applied pointwise to function values.
-    sampler : callable, scipy.stats distribution, qmc engine or ndarray, default=None
-        Draws from P for the cheap side: a callable ``(n, rng) -> X``, anything
-        with ``rvs`` (a univariate distribution is drawn per coordinate), a
-        ``scipy.stats.qmc`` engine (P uniform on the unit cube; one
-        low-discrepancy set of ``n_samples`` points, shared by the folds, whose
-        standard error is reported as if the draws were independent, which is
-        conservative), or an array of shape ``(N, n_features)``, a fixed pool
-        used in full by every fold.
-        ``None``: P is known only through X, so the estimate is plain Monte
-        Carlo of the labels, with a warning.
+    sampler : callable, scipy.stats distribution(s), qmc engine or ndarray, \
+            default=None
+        Draws from P for the cheap side, in the units of X:
+
+        - a callable ``(n, rng) -> X`` returning a dense array of shape
+          ``(n, n_features)``;
+        - anything with ``rvs``: a multivariate distribution; a univariate
+          one with scalar parameters, drawn independently in every
+          coordinate (every column alike: ``stats.uniform()`` is the unit
+          cube); or a univariate one with vector parameters of length
+          ``n_features``, one per column, drawn with
+          ``rvs(size=(n, n_features))``, such as
+          ``stats.uniform(loc=lower, scale=upper - lower)`` for the box
+          ``[lower, upper]``;
+        - a list or tuple of ``n_features`` univariate distributions, one per
+          column, drawn independently;
+        - a ``scipy.stats.qmc`` engine: P uniform on the unit cube, or on the
+          box ``bounds``; one low-discrepancy set of ``n_samples`` points,
+          shared by the folds, whose standard error is reported as if the
+          draws were independent, which is conservative;
+        - an array of shape ``(N, n_features)`` with ``N >= 2``: a fixed pool
+          used in full by every fold.
+
+        A sparse matrix, a NaN or an infinity, a wrong shape or a sampler
+        that raises gives an error naming the sampler. ``None``: P is known
+        only through X, so the estimate is plain Monte Carlo of the labels,
+        with a warning.
+    bounds : tuple (lower, upper) of float or array-like, default=None
+        For a ``scipy.stats.qmc`` engine only: the box ``[lower, upper]``
+        (scalars, or arrays of length ``n_features``, ``lower < upper``) its
+        unit-cube points are scaled to with ``scipy.stats.qmc.scale``, so
+        that P is uniform on the box. With any other sampler it is an error:
+        such samplers draw in the units of X themselves.
+    check_sampler : {"warn", "raise", "ignore"}, default="warn"
+        Whether ``fit`` checks that the sampler draws from the distribution
+        of X: each column of X is compared with the same column of draws the
+        fit makes anyway (the first 5000 draws of the first fold, or the
+        first 20000 points of a pool or qmc set) by a two-sample
+        Kolmogorov-Smirnov test and, from 100 labelled rows on, each pair of
+        columns by its rank correlation in X and in the draws, with Holm's
+        correction over all the tests at family-wise level 1% (a correct
+        sampler raises a false alarm in about 1% of fits). ``"warn"``
+        issues a :class:`SamplerMismatchWarning` naming the columns (and
+        pairs) that disagree, with their p-values, ranges and correlations;
+        ``"raise"`` raises a ``ValueError`` with the same message;
+        ``"ignore"`` skips the check. A pool or qmc set is checked before
+        any surrogate is fitted, other samplers after the folds. The check
+        uses no random numbers: the estimate does not depend on it.
     n_samples : int, default=100_000
         Fresh draws per fold (surrogate evaluations); for a qmc engine the size
         of the shared point set (a Sobol' set is rounded up to a power of 2);
@@ -116,17 +169,24 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         state. The result depends on ``random_state`` only, not on
         ``n_jobs``.
     verbose : int, default=0
-        Progress messages of the parallel fold loop.
+        ``> 0``: a progress bar over the folds (``tqdm`` when installed, else
+        plain lines on stderr); ``> 1`` also joblib's messages.
 
     Attributes
     ----------
     result_ : EstimateResult
         The debiased estimate with its standard error, as one object:
-        :meth:`confidence_interval` delegates to it.
+        :meth:`confidence_interval` delegates to it. For a rare event (an
+        indicator functional with fewer than 5 labelled events, see
+        :class:`ExceedanceProbability`) a ``BinomialBoundResult``: its
+        interval is the one-sided Clopper-Pearson bound from the labels and
+        its ``alternative`` is ``"less"`` (``(0, upper)``) or ``"greater"``
+        (``(lower, 1)``).
     estimate_ : float
         The debiased estimate of ``Phi(f)``.
     standard_error_ : float
-        Its standard error.
+        Its standard error; for a rare event at least the binomial standard
+        error at the Clopper-Pearson bound (a conservative stand-in, never 0).
     plugin_estimate_ : float
         ``Phi(f_hat)``: the surrogates alone, biased (NaN without a sampler).
     naive_estimate_ : float
@@ -164,9 +224,14 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
     good surrogate turns ``n`` labels into about ``n / (1 - rho^2)``. For a
     pointwise functional the correction uses the exact difference
     ``T(y) - T(f_hat(x))``, so no linearisation bias enters. When the residuals
-    are heavy-tailed or dominated by rare events a warning names the measured
-    statistic: there control variates cannot help and normal intervals
-    under-cover.
+    are heavy-tailed a :class:`~sklearn_debias.HeavyTailWarning` names the
+    measured statistic (Hill's tail index of the residuals, below 2): there
+    control variates cannot help and normal intervals under-cover. Near a
+    tail index of 2 no test can tell at a few hundred labels. For an
+    indicator functional (an exceedance probability) with fewer than 5
+    labelled events a :class:`~sklearn_debias.RareEventWarning` is issued and
+    the interval is the exact Clopper-Pearson bound from the labels. See the
+    user guide, "Rare events and heavy tails", for the measured rates.
 
     References
     ----------
@@ -197,6 +262,23 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
     True
     >>> bool(est.variance_reduction_ > 50)
     True
+
+    Inputs in physical units need a sampler in the same units: here a vector
+    ``stats.uniform(loc, scale)`` draws each column on its own interval (a
+    unit-cube ``stats.uniform()`` would give a :class:`SamplerMismatchWarning`).
+
+    >>> lower, upper = np.array([100.0, 0.5, -2.0]), np.array([200.0, 1.5, 2.0])
+    >>> X = lower + (upper - lower) * rng.uniform(size=(200, 3))
+    >>> y = X[:, 0] / 100 + X[:, 1] * X[:, 2]        # E y = 1.5
+    >>> est = DebiasedFunctionalEstimator(
+    ...     LinearRegression(),
+    ...     sampler=stats.uniform(loc=lower, scale=upper - lower),
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> bool(abs(est.estimate_ - 1.5) < 3 * est.standard_error_)
+    True
+    >>> bool(est.variance_reduction_ > 5)
+    True
     """
 
     _parameter_constraints = {
@@ -208,6 +290,8 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
             callable,
         ],
         "sampler": "no_validation",
+        "bounds": ["array-like", None],
+        "check_sampler": [StrOptions({"warn", "raise", "ignore"})],
         "n_samples": [Interval(Integral, 2, None, closed="left")],
         "cv": ["cv_object"],
         "n_repeats": [Interval(Integral, 1, None, closed="left")],
@@ -231,6 +315,8 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        bounds=None,
+        check_sampler="warn",
     ):
         self.estimator = estimator
         self.functional = functional
@@ -243,13 +329,16 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.bounds = bounds
+        self.check_sampler = check_sampler
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         if self.estimator is not None:
             inner = get_tags(self.estimator)
             tags.target_tags.single_output = inner.target_tags.single_output
-            tags.regressor_tags.poor_score = inner.regressor_tags.poor_score
+            if inner.regressor_tags is not None:  # None for a classifier
+                tags.regressor_tags.poor_score = inner.regressor_tags.poor_score
         return tags
 
     def get_metadata_routing(self):
@@ -275,8 +364,12 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Points drawn from P.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Points drawn from P, numeric. A pandas DataFrame reaches the fold
+            surrogates as DataFrame rows, and the sampler's draws as a
+            DataFrame with its columns (and its dtypes: float columns, and
+            integer columns whose draws are whole numbers), so a surrogate
+            may select columns by name.
         y : array-like of shape (n_samples,)
             Values of f at X, exact or with zero-mean noise.
         **fit_params : dict
@@ -298,11 +391,17 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        X_in = X
         X, y = validate_data(self, X, y, y_numeric=True)
+        self._check_regressor()
         target = check_functional(self.functional)
-        sampler = check_sampler(self.sampler, X.shape[1])
+        sampler = check_sampler(self.sampler, X.shape[1], self.bounds)
         if sampler is not None:
             sampler = sampler.freeze(self.n_samples)
+            if sampler.is_pool:  # a pool or a qmc set: check before fitting
+                self._compare_with_sampler(X, sampler.draw(None, None), sampler)
+        # DataFrames reach the surrogates as DataFrames (columns by name).
+        self._X_frame = _frame_of(X_in)
         n, n_folds = X.shape[0], self._n_folds(X, y)
         # Plain Monte Carlo first: it validates the functional on the labels
         # before any surrogate is fitted.
@@ -313,16 +412,52 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         estimator = self._surrogate(n - n // n_folds, surrogate_seed)
         params = surrogate_fit_params(self, estimator, fit_params)
         splits = [split_repeat(self.cv, X, y, seed) for seed in repeat_seeds]
-        results = self._fit_folds(estimator, X, y, params, sampler, splits)
+        X_fit = X if self._X_frame is None else X_in
+        results = self._fit_folds(estimator, X_fit, y, params, sampler, splits)
+        if sampler is not None and not sampler.is_pool:
+            self._compare_with_sampler(X, results[0][3], sampler)
         self.estimators_ = [res[0] for res in results]
         repeats = list(cross_fits(y, splits, results, sampler))
         self.oof_predictions_ = np.mean([folds.oof for folds in repeats], axis=0)
         self._aggregate(naive, self._debias(target, naive, repeats, sampler), n)
         return self
 
+    def _check_regressor(self):
+        """A classifier or a clusterer as ``estimator`` is an error."""
+        est = self.estimator
+        if est is None:
+            return
+        try:
+            kind = get_tags(est).estimator_type
+        except Exception:  # an object without tags: trust fit/predict
+            return
+        if is_classifier(est) or kind in ("classifier", "clusterer"):
+            raise ValueError(
+                "estimator must be a regressor (its predictions of f are the "
+                f"control variate); got {est!r}, a {kind}"
+            )
+
+    def _compare_with_sampler(self, X, draws, sampler):
+        """The sampler check (see ``check_sampler``) on draws already made."""
+        if self.check_sampler == "ignore":
+            return
+        limit = _N_COMPARED_POOL if sampler.is_pool else _N_COMPARED_DRAWS
+        compare_with_sampler(
+            X,
+            draws[:limit],
+            self.check_sampler,
+            sampler.describe(),
+            getattr(self, "feature_names_in_", None),
+        )
+
     def _fit_folds(self, estimator, X, y, params, sampler, splits):
-        """Every fold of every repeat, through joblib, in a fixed order."""
-        jobs = (
+        """Every fold of every repeat, through joblib, in a fixed order.
+
+        The first fold also returns a prefix of its draws for the sampler
+        check; the results do not depend on ``n_jobs`` or ``verbose``.
+        """
+        keep = _N_COMPARED_DRAWS if self.check_sampler != "ignore" else 0
+        jobs = [
             delayed(fit_fold)(
                 estimator,
                 X,
@@ -335,11 +470,20 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
                 seeds[k],
                 f"fold {k + 1}/{len(folds)} of repeat {r + 1}",
                 self.estimator is None,
+                keep if r == k == 0 else 0,
+                self._X_frame,
             )
             for r, (folds, seeds) in enumerate(splits)
             for k, (train, test) in enumerate(folds)
+        ]
+        if not self.verbose:
+            return Parallel(n_jobs=self.n_jobs)(jobs)
+        parallel = Parallel(
+            n_jobs=self.n_jobs,
+            verbose=max(0, self.verbose - 1),
+            return_as="generator",  # in order, as they finish
         )
-        return Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(jobs)
+        return list(progress(parallel(jobs), total=len(jobs), desc="folds", verbose=1))
 
     def _n_folds(self, X, y):
         """Number of folds, checked against the number of samples."""
@@ -377,8 +521,13 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
             ]
             what = "control-variate residuals T(y) - coef * T(f_hat(x))"
         first = estimates[0]
-        if first.residuals is not None:
-            check_tails(first.residuals, what, first.scale)
+        if first.counts is not None:
+            # An indicator: bounded, so no tail check; rare events instead.
+            check_rare(first.counts, self.confidence_level, repr(target))
+        elif first.residuals is not None:
+            # With a sampler, the labels must look heavy-tailed too.
+            labels = None if sampler is None else naive.residuals
+            check_tails(first.residuals, what, first.scale, labels)
         return estimates
 
     def _aggregate(self, naive, estimates, n):
@@ -407,9 +556,35 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         self.result_ = EstimateResult(
             self.estimate_, self.standard_error_, df=min(e.df for e in estimates)
         )
+        rare = rare_event(naive.counts, self.confidence_level)
+        if rare is not None:
+            # Fewer than 5 labelled events: exact one-sided bound from the
+            # labels, and no standard error below the binomial one at it.
+            alternative, _, floor = rare
+            events, _ = naive.counts
+            self.standard_error_ = max(self.standard_error_, floor)
+            self.naive_standard_error_ = max(self.naive_standard_error_, floor)
+            self.variance_reduction_ = float(
+                self.naive_standard_error_**2 / self.standard_error_**2
+            )
+            self.effective_n_ = float(n * self.variance_reduction_)
+            self.result_ = BinomialBoundResult(
+                self.estimate_,
+                self.standard_error_,
+                successes=events,
+                n_trials=n,
+                alternative=alternative,
+            )
 
     def confidence_interval(self, confidence_level=None):
-        """Normal confidence interval for the debiased estimate.
+        """Confidence interval for the debiased estimate.
+
+        Normal (``estimate_ -+ z standard_error_``), except for a rare event:
+        when fewer than 5 labels show the event of an indicator-valued
+        functional (see :class:`ExceedanceProbability`), the exact one-sided
+        Clopper-Pearson bound from the labels, ``(0, upper)`` (or
+        ``(lower, 1)`` when fewer than 5 labels miss it), with
+        ``result_.alternative`` ``"less"`` (or ``"greater"``).
 
         Parameters
         ----------
@@ -441,10 +616,14 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         level = self.confidence_level if confidence_level is None else confidence_level
         naive = (self.naive_estimate_, self.naive_standard_error_)
         nan = float("nan")
+        interval = self.confidence_interval(level)
+        rare = isinstance(self.result_, BinomialBoundResult)
+        # A rare event: both rows get the labels' exact bound.
+        naive_interval = interval if rare else normal_interval(*naive, level)
         rows = [
-            ["debiased", *self.result_, *self.confidence_interval(level)],
+            ["debiased", *self.result_, *interval],
             ["plug-in (surrogate)", self.plugin_estimate_, nan, nan, nan],
-            ["plain Monte Carlo", *naive, *normal_interval(*naive, level)],
+            ["plain Monte Carlo", *naive, *naive_interval],
         ]
         header = ["", "estimate", "std. error"]
         header += [f"{level:.0%} CI low", f"{level:.0%} CI high"]
@@ -455,6 +634,19 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
             f"effective n {self.effective_n_:.4g} "
             f"(labelled n {len(self.oof_predictions_)})"
         )
+        if rare:
+            result = self.result_
+            side = "beyond" if result.alternative == "less" else "not beyond"
+            events = result.successes
+            if result.alternative != "less":
+                events = result.n_trials - events
+            bound = "upper" if result.alternative == "less" else "lower"
+            footer += (
+                f"\nrare event: {events} of {result.n_trials} labels {side} the "
+                f"threshold (fewer than 5): the intervals are the exact one-sided "
+                f"Clopper-Pearson {bound} bound from the labels; the standard "
+                "errors are conservative stand-ins"
+            )
         return format_table(title, header, rows) + "\n" + footer
 
     def predict(self, X):
@@ -462,15 +654,20 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input points.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Input points. If ``fit`` saw a DataFrame, the surrogates get a
+            DataFrame (an array is given X's columns).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        X_in = X
         X = validate_data(self, X, reset=False)
+        frame = getattr(self, "_X_frame", None)
+        if frame is not None:  # the surrogates were fitted on DataFrames
+            X = X_in if _frame_of(X_in) is not None else as_frame(X, frame)
         return np.mean(
             [checked_predict(est, X, "X") for est in self.estimators_], axis=0
         )

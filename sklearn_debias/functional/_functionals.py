@@ -17,7 +17,13 @@ import numpy as np
 
 from ..utils import check_returned
 from ._base import Estimand, Estimate
-from ._combine import combine_folds, delta_method, optimal_weights
+from ._combine import (
+    binomial_floor,
+    combine_folds,
+    delta_method,
+    indicator_counts,
+    optimal_weights,
+)
 
 __all__ = [
     "Functional",
@@ -159,16 +165,19 @@ class Functional(Estimand):
         -------
         estimate : Estimate
             With the labels' linearised deviations as ``residuals`` (for the
-            heavy-tail check) and their ``scale``.
+            heavy-tail check) and their ``scale``; for an indicator (0/1
+            statistics), the count of events as ``counts`` instead.
         """
         Ty = apply_functional(self, y, "the labels y")
         cov = np.atleast_2d(np.cov(Ty, rowvar=False, ddof=1)) / len(Ty)
         estimate, se, grad = delta_method(self, Ty.mean(axis=0), cov)
+        counts = indicator_counts(Ty)
         return Estimate(
             estimate,
             se,
-            residuals=(Ty - Ty.mean(axis=0)) @ grad,
+            residuals=None if counts else (Ty - Ty.mean(axis=0)) @ grad,
             scale=_scale(Ty, grad),
+            counts=counts,
         )
 
     def debias(self, folds, coef, level=None):
@@ -183,13 +192,16 @@ class Functional(Estimand):
             on the other folds, for the statistics projected on the
             gradient of ``g`` (their influence function).
         level : float, default=None
-            Unused.
+            Confidence level: for an indicator (0/1 statistics of labels and
+            predictions) it sets the pseudo-disagreements that floor the
+            labelled variance; otherwise unused.
 
         Returns
         -------
         estimate : Estimate
             With the linearised control-variate residuals for the heavy-tail
-            check.
+            check; for an indicator, the count of events as ``counts``
+            instead.
         """
         Ty = apply_functional(self, folds.y, "the labels y")
         Tf = apply_functional(self, folds.oof, "the held-out predictions")
@@ -203,17 +215,27 @@ class Functional(Estimand):
             )
         else:
             weights = np.full(folds.n_folds, float(coef))
-        means, cov_labelled, cov_cheap, plugin, deviations = combine_folds(
+        means, cov_labelled, cov_cheap, plugin, _ = combine_folds(
             Ty, Tf, folds.fold_of, cheap, weights, folds.pooled
         )
+        counts = indicator_counts(Ty)
+        if counts and indicator_counts(Tf) and level is not None:
+            # Residuals of two indicators: rare disagreements, binomial floor.
+            floor = binomial_floor(Ty, Tf, folds.fold_of, weights, level)
+            cov_labelled = np.maximum(cov_labelled, floor)
         estimate, se, grad = delta_method(self, means, cov_labelled + cov_cheap)
         return Estimate(
             estimate,
             se,
             plugin=self.combine(plugin),
             weights=weights,
-            residuals=deviations @ grad,
+            # Not centred within folds: one huge residual would shift every
+            # other residual of its fold and hide the tail it comes from.
+            residuals=None
+            if counts
+            else (Ty - weights[folds.fold_of, None] * Tf) @ grad,
             scale=_scale(Ty, grad),
+            counts=counts,
         )
 
 
@@ -280,8 +302,32 @@ class ExceedanceProbability(Functional):
     Notes
     -----
     Rare events (a probability close to 0 or 1 compared with ``1/n``) defeat
-    control variates: the estimator then warns that its interval may be too
-    narrow.
+    control variates: with ``p`` small the residual indicator
+    ``1{y > t} - lambda 1{f_hat > t}`` has variance of order ``p`` and no
+    surrogate can beat the ``n p`` labels beyond the threshold (Blanchet,
+    Chen, Lu and Ying, 2023). :class:`DebiasedFunctionalEstimator` treats
+    this functional (and any pointwise functional whose values on the labels
+    are all 0 or 1) as an indicator:
+
+    * With fewer than 5 labels beyond the threshold it issues a
+      :class:`~sklearn_debias.RareEventWarning`, and
+      ``confidence_interval()`` is the exact one-sided Clopper-Pearson
+      bound from the labels, ``(0, upper)`` at the confidence level
+      (``result_`` is a ``BinomialBoundResult`` with ``alternative="less"``);
+      fewer than 5 labels *not* beyond it give ``(lower, 1)`` and
+      ``"greater"``. ``estimate_`` stays the debiased estimate (it can be 0);
+      ``standard_error_`` and ``naive_standard_error_`` are at least the
+      binomial standard error ``sqrt(b (1 - b) / n)`` at that bound ``b``, a
+      conservative stand-in, never 0; ``summary()`` shows the bound for the
+      debiased and plain rows and says so in a footer line.
+    * Otherwise the interval is normal, but the labelled variance is floored
+      as in the Agresti-Coull/Wilson intervals: ``z**2 / 2``
+      pseudo-disagreements between label and surrogate are added, so that a
+      good surrogate whose few disagreements happen to be 0 in the sample
+      does not give a zero-width interval.
+    * The heavy-tail check is skipped: indicators are bounded.
+
+    See the user guide, "Rare events and heavy tails", for measured coverage.
 
     Examples
     --------

@@ -2,24 +2,44 @@
 
 The ``sampler`` parameter of the debiased estimators accepts
 
-* a callable ``sampler(n, rng) -> X`` of shape ``(n, n_features)``;
-* a ``scipy.stats`` distribution, frozen or multivariate (anything with ``rvs``);
-  a univariate one is drawn independently in each coordinate;
-* a ``scipy.stats.qmc`` engine, whose points lie in the unit cube (P is then the
-  uniform distribution on ``[0, 1)^d``; compose with a ``ppf`` in a callable for
-  other distributions). It draws one low-discrepancy point set, shared by every
-  fold like a pool (a Sobol' set is rounded up to a power of 2);
-* an array of shape ``(N, n_features)``: a fixed pool of draws from P, used in
-  full by every fold.
+* a callable ``sampler(n, rng) -> X`` returning a dense array of shape
+  ``(n, n_features)``;
+* a ``scipy.stats`` distribution, frozen or multivariate (anything with
+  ``rvs``). A univariate one with scalar parameters is drawn independently in
+  each coordinate (every column alike); one with vector parameters of length
+  ``n_features``, such as ``stats.uniform(loc=lower, scale=upper - lower)``,
+  is drawn with ``rvs(size=(n, n_features))``: one distribution per column,
+  independent columns;
+* a list or tuple of ``n_features`` univariate distributions, one per column,
+  drawn independently (``[stats.norm(0, 1), stats.uniform(2, 3)]``);
+* a ``scipy.stats.qmc`` engine, whose points lie in the unit cube (P is then
+  the uniform distribution on ``[0, 1)^d``, or on the box ``bounds=(lower,
+  upper)``, to which the points are scaled with ``qmc.scale``; compose with a
+  ``ppf`` in a callable for other distributions). It draws one
+  low-discrepancy point set, shared by every fold like a pool (a Sobol' set
+  is rounded up to a power of 2);
+* an array of shape ``(N, n_features)``, ``N >= 2``: a fixed pool of draws
+  from P, used in full by every fold.
+
+Draws must be dense and finite: a sparse matrix, a NaN or an infinity, a
+wrong shape or a sampler that raises gives an error naming the sampler.
+``bounds`` applies to a qmc engine only: with any other sampler it is an error.
 """
 
 import copy
 
 import numpy as np
+from scipy import sparse
 
 from ..utils import check_returned
 
 __all__ = ["Sampler", "check_sampler"]
+
+_SAMPLER_KINDS = (
+    "sampler must be a callable (n, rng) -> X, a scipy.stats distribution, a list "
+    "of univariate scipy.stats distributions (one per column), a scipy.stats.qmc "
+    "engine or an array of draws"
+)
 
 
 class Sampler:
@@ -27,15 +47,23 @@ class Sampler:
 
     Parameters
     ----------
-    source : callable, distribution, qmc engine or ndarray
+    source : callable, distribution, list of distributions, qmc engine or ndarray
         See the module docstring.
     n_features : int
         Number of columns the draws must have (that of the labelled ``X``).
+    bounds : pair of array-like, default=None
+        ``(lower, upper)`` of the box a qmc engine's points are scaled to.
     """
 
-    def __init__(self, source, n_features):
+    def __init__(self, source, n_features, bounds=None):
         self.source = source
         self.n_features = n_features
+        if sparse.issparse(source):
+            raise TypeError(
+                f"sampler is a sparse {type(source).__name__} of shape "
+                f"{source.shape}: a pool of draws must be a dense array; pass "
+                "sampler.toarray()"
+            )
         self.is_pool = isinstance(source, np.ndarray) or (
             hasattr(source, "__array__") and not callable(source)
         )
@@ -43,27 +71,94 @@ class Sampler:
         # below Monte Carlo's: estimators need not trade labels for them.
         self.low_discrepancy = False
         self._engine = None
+        self._columns = None
+        self._vector_params = False
+        self._bounds = None
         if self.is_pool:
-            pool = np.asarray(source)
-            if pool.ndim == 1 and n_features == 1:
-                pool = pool.reshape(-1, 1)
-            self._pool = self._check(pool, len(pool))
+            self._pool = self._check_pool(source)
         elif _is_qmc_engine(source):
             # Work on a copy: fitting must not advance the user's engine.
             self._engine = copy.deepcopy(source)
-        elif not (hasattr(source, "rvs") or callable(source)):
+        elif isinstance(source, list | tuple):
+            self._columns = self._check_columns(source)
+        elif hasattr(source, "rvs"):
+            self._vector_params = self._check_parameters(source)
+        elif not callable(source):
+            raise TypeError(f"{_SAMPLER_KINDS}; got {type(source).__name__}")
+        if bounds is not None:
+            if self._engine is None:
+                raise ValueError(
+                    f"bounds={bounds!r} applies to a scipy.stats.qmc engine only "
+                    "(its unit-cube points are scaled to the box (lower, upper)); "
+                    f"the {self.describe()} must draw in the units of X itself"
+                )
+            self._bounds = _check_bounds(bounds, n_features)
+
+    def _check_pool(self, source):
+        try:
+            pool = np.asarray(source, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
             raise TypeError(
-                "sampler must be a callable (n, rng) -> X, a scipy.stats distribution, "
-                "a scipy.stats.qmc engine or an array of draws; got "
-                f"{type(source).__name__}"
+                f"the {self.describe()} could not be read as a numeric array: {exc}"
+            ) from exc
+        if pool.ndim == 1 and self.n_features == 1:
+            pool = pool.reshape(-1, 1)
+        pool = self._check(pool, len(pool))
+        if len(pool) < 2:
+            raise ValueError(
+                f"sampler is an array pool of {len(pool)} rows: a pool of draws "
+                "from P needs at least 2 (and many more for a precise integral)"
             )
+        return pool
+
+    def _check_columns(self, dists):
+        for j, dist in enumerate(dists):
+            if not hasattr(dist, "rvs"):
+                raise TypeError(
+                    f"{_SAMPLER_KINDS}; got a {type(dists).__name__} whose entry "
+                    f"{j} is a {type(dist).__name__}, not a distribution with rvs"
+                )
+        if len(dists) != self.n_features:
+            raise ValueError(
+                f"sampler is a {type(dists).__name__} of {len(dists)} "
+                "distributions, one per column, but X has "
+                f"{self.n_features} features"
+            )
+        return list(dists)
+
+    def _check_parameters(self, dist):
+        """Whether a frozen distribution has vector parameters (one per column)."""
+        if not (hasattr(dist, "dist") and hasattr(dist, "kwds")):
+            return False  # not a frozen univariate distribution
+        params = (*getattr(dist, "args", ()), *dist.kwds.values())
+        try:
+            shape = np.broadcast_shapes(*(np.shape(p) for p in params))
+        except ValueError as exc:
+            raise ValueError(
+                f"the {self.describe()} has parameters of shapes "
+                f"{[np.shape(p) for p in params]} that do not broadcast"
+            ) from exc
+        if shape == ():
+            return False
+        if shape not in ((self.n_features,), (1,)):
+            raise ValueError(
+                f"the {self.describe()} has parameters of shape {shape}; expected "
+                f"scalars or vectors of length n_features={self.n_features} (one "
+                "entry per column of X)"
+            )
+        return True
 
     def describe(self):
         if getattr(self, "source_name", None):
             return self.source_name
+        src = self.source
         if self.is_pool:
-            return f"sampler array pool of {len(self.source)} draws"
-        name = getattr(self.source, "__name__", None) or type(self.source).__name__
+            return f"sampler array pool of {len(src)} draws"
+        if isinstance(src, list | tuple):
+            return f"sampler {type(src).__name__} of {len(src)} distributions"
+        if hasattr(src, "dist") and hasattr(src, "kwds"):
+            return f"sampler scipy.stats.{getattr(src.dist, 'name', 'rv')} distribution"
+        name = getattr(src, "__name__", None) or type(src).__name__
         return f"sampler {name}"
 
     def freeze(self, n):
@@ -88,24 +183,55 @@ class Sampler:
         if self.is_pool:
             return self._pool
         src = self.source
+        d = self.n_features
         try:
             if self._engine is not None:
                 X = self._engine.random(n)
+            elif self._columns is not None:
+                X = [np.asarray(c.rvs(size=n, random_state=rng)) for c in self._columns]
+            elif self._vector_params:
+                X = src.rvs(size=(n, d), random_state=rng)
             elif hasattr(src, "rvs"):
                 X = np.asarray(src.rvs(size=n, random_state=rng))
-                if X.ndim <= 1 and self.n_features > 1:
+                if X.ndim <= 1 and d > 1:
                     # A univariate distribution: independent coordinates.
-                    X = np.asarray(src.rvs(size=(n, self.n_features), random_state=rng))
+                    X = np.asarray(src.rvs(size=(n, d), random_state=rng))
             else:
                 X = src(n, rng)
         except Exception as exc:
             raise RuntimeError(
-                f"the {self.describe()} raised while drawing {n} points"
+                f"the {self.describe()} raised while drawing {n} points: {exc}"
             ) from exc
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim == 1 and self.n_features == 1:
+        if self._columns is not None:  # one column per distribution
+            bad = [j for j, c in enumerate(X) if c.shape != (n,)]
+            if bad:
+                raise ValueError(
+                    f"the {self.describe()} returned draws of shape "
+                    f"{X[bad[0]].shape} from its entry {bad[0]}; expected ({n},): "
+                    "each entry must be a univariate distribution"
+                )
+            X = np.column_stack(X)
+        if sparse.issparse(X):
+            raise ValueError(
+                f"the {self.describe()} returned a sparse {type(X).__name__}: "
+                "draws must be a dense array of shape (n, n_features); return "
+                "X.toarray()"
+            )
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"the {self.describe()} returned {type(X).__name__}, which is not "
+                f"a numeric array of shape ({n}, {d}): {exc}"
+            ) from exc
+        if X.ndim == 1 and d == 1:
             X = X.reshape(-1, 1)
-        return self._check(X, n)
+        X = self._check(X, n)
+        if self._bounds is not None:
+            from scipy.stats import qmc
+
+            X = qmc.scale(X, *self._bounds)
+        return X
 
     def _check(self, X, n):
         return check_returned(
@@ -124,8 +250,40 @@ def _is_qmc_engine(obj):
     return isinstance(obj, qmc.QMCEngine)
 
 
-def check_sampler(sampler, n_features):
-    """Wrap the ``sampler`` parameter; ``None`` stays ``None``."""
+def _check_bounds(bounds, n_features):
+    """``(lower, upper)`` as two float vectors of length ``n_features``."""
+    try:
+        lower, upper = bounds
+        lower, upper = (
+            np.broadcast_to(np.asarray(b, dtype=np.float64), (n_features,)).copy()
+            for b in (lower, upper)
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "bounds must be a pair (lower, upper) of scalars or arrays of length "
+            f"n_features={n_features}; got {bounds!r}"
+        ) from exc
+    if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
+        raise ValueError(f"bounds must be finite; got {bounds!r}")
+    if np.any(lower >= upper):
+        j = int(np.flatnonzero(lower >= upper)[0])
+        raise ValueError(
+            f"bounds must have lower < upper in every column; column {j} has "
+            f"lower={lower[j]:g} >= upper={upper[j]:g}"
+        )
+    return lower, upper
+
+
+def check_sampler(sampler, n_features, bounds=None):
+    """Wrap the ``sampler`` parameter; ``None`` stays ``None``.
+
+    ``bounds`` without a sampler is an error: there is nothing to scale.
+    """
     if sampler is None:
+        if bounds is not None:
+            raise ValueError(
+                "bounds is set but sampler is None: bounds scale the points of a "
+                "scipy.stats.qmc engine passed as sampler"
+            )
         return None
-    return Sampler(sampler, n_features)
+    return Sampler(sampler, n_features, bounds)

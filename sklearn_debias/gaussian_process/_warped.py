@@ -76,6 +76,38 @@ def default_gaussian_process(n_features, random_state=None):
     return make_pipeline(StandardScaler(), gp)
 
 
+def _power_of_two(w):
+    """A power of two near ``max|w|`` (``1.0`` for an empty or zero ``w``)."""
+    largest = float(np.max(np.abs(w))) if w.size else 0.0
+    if not (largest > 0 and np.isfinite(largest)):
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(largest)[1])))
+
+
+def _standardise(w):
+    """``(center, scale, (w - center) / scale)`` without overflow.
+
+    ``np.std`` squares the values and overflows beyond ``|w| ~ 1e154``
+    (then every prediction is NaN): the moments are taken of ``w / 2^k``
+    with ``2^k ~ max|w|``, a power of two, so that the scaling is exact and
+    targets of ordinary size give the same bits as without it.
+    """
+    magnitude = _power_of_two(w)
+    v = w / magnitude
+    v_center, v_scale = np.mean(v), np.std(v)
+    v_scale = v_scale if v_scale > 0 else 1.0
+    return magnitude * v_center, magnitude * v_scale, (v - v_center) / v_scale
+
+
+def _root_mean_square_difference(y, y_hat):
+    """``sqrt(mean((y - y_hat)^2))`` without overflow; ``inf`` if not finite."""
+    magnitude = _power_of_two(y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = y / magnitude - y_hat / magnitude
+        value = magnitude * float(np.sqrt(np.mean(d**2)))
+    return value if np.isfinite(value) else np.inf
+
+
 def _final_gaussian_process(estimator):
     """The ``GaussianProcessRegressor`` of ``estimator`` or of its last step.
 
@@ -193,9 +225,7 @@ class WarpedGaussianProcessRegressor(RegressorMixin, BaseEstimator):
 
     def _fit_warp(self, X, y, warp):
         w = np.log(y) if warp == "log" else y
-        center, scale = np.mean(w), np.std(w)
-        scale = scale if scale > 0 else 1.0
-        z = (w - center) / scale
+        center, scale, z = _standardise(w)
         if self.gaussian_process is None:
             model = default_gaussian_process(X.shape[1], self.random_state)
         else:
@@ -204,8 +234,7 @@ class WarpedGaussianProcessRegressor(RegressorMixin, BaseEstimator):
         model.fit(X, z)
         w_loo = center + scale * _leave_one_out(gp, z)
         y_loo = np.exp(w_loo) if warp == "log" else w_loo
-        loo_error = float(np.sqrt(np.mean((y - y_loo) ** 2)))
-        return model, center, scale, loo_error
+        return model, center, scale, _root_mean_square_difference(y, y_loo)
 
     @_fit_context(
         # the Gaussian process's own parameters are validated when it is fitted
@@ -239,6 +268,11 @@ class WarpedGaussianProcessRegressor(RegressorMixin, BaseEstimator):
             warps = (self.warp,)
         fits = {warp: self._fit_warp(X, y, warp) for warp in warps}
         self.loo_errors_ = {warp: fit[3] for warp, fit in fits.items()}
+        if not any(np.isfinite(e) for e in self.loo_errors_.values()):
+            raise ValueError(
+                "the leave-one-out predictions of every warp overflow (targets "
+                f"up to {np.max(np.abs(y)):.3g}); rescale y before fitting"
+            )
         self.warp_ = min(self.loo_errors_, key=self.loo_errors_.get)
         self.gaussian_process_, self._center, self._scale, _ = fits[self.warp_]
         return self

@@ -7,7 +7,7 @@ stochastic Lanczos quadrature for the log-determinant.
 """
 
 from ._diagonal import diagonal
-from ._logdet import logdet
+from ._logdet import QuadratureErrorWarning, logdet
 from ._results import DiagonalResult, LogdetResult, TraceResult
 from ._trace import trace
 
@@ -18,4 +18,5 @@ __all__ = [
     "TraceResult",
     "DiagonalResult",
     "LogdetResult",
+    "QuadratureErrorWarning",
 ]

@@ -5,8 +5,13 @@ import numpy as np
 from .._randnla import as_block_operator, exact_columns, random_test_matrix
 from ..utils import check_seed_sequence, spawn_generators
 from ._results import DiagonalResult
-from ._trace import _leave_one_out_directions, _mean_and_se, _range_sketch
-from ._validation import check_budget, check_probe
+from ._trace import (
+    ZeroProducts,
+    _leave_one_out_directions,
+    _mean_and_se,
+    _range_sketch,
+)
+from ._validation import ScaledOperator, check_budget, check_probe
 
 __all__ = ["diagonal", "DIAGONAL_METHODS"]
 
@@ -19,7 +24,8 @@ def _diag_hutchinson(op, m, probe, random_state):
     # probes with independent, zero-mean, unit-variance entries.
     (rng,) = spawn_generators(random_state, 1)
     Omega = random_test_matrix(op.n, m, rng, kind=probe)
-    return _mean_and_se(Omega * op.matmat(Omega))
+    est, se = _mean_and_se(Omega * op.matmat(Omega))
+    return est, se, m - 1
 
 
 def _xdiag(op, m, probe, random_state):
@@ -35,7 +41,7 @@ def _xdiag(op, m, probe, random_state):
     low_rank = np.sum(Q * Z, axis=1)[:, None] - QS * ZS
     samples = low_rank + Omega * QS / norms
     est, se = _mean_and_se(samples)
-    return est - nu, se
+    return est - nu, se, m // 2 - 1
 
 
 def diagonal(
@@ -82,7 +88,13 @@ def diagonal(
     -----
     Each of the ``n_matvecs / 2`` leave-one-out XDiag estimates is unbiased;
     ``standard_error`` is their entrywise standard deviation divided by the
-    square root of their number.
+    square root of their number, with Student's t (``df`` = estimates - 1).
+    The estimates are correlated, so the intervals can under-cover: over 200
+    seeds (``n = 300``, 40 products) XDiag's 95% intervals covered 93-94% of
+    the entries on decaying spectra and RBF kernels but 83.5% for a flat
+    spectrum (no low-rank structure); the diagonal Hutchinson estimator's
+    covered 93-95% throughout. A zero matrix gives zeros with standard error
+    zero; products near overflow are rescaled internally.
 
     References
     ----------
@@ -119,8 +131,19 @@ def diagonal(
             diag[start : start + k] = block[np.arange(start, start + k), np.arange(k)]
         return DiagonalResult(diag, np.zeros(op.n), op.n_matvecs, method)
     seed = check_seed_sequence(random_state)
-    if method == "xdiag":
-        est, se = _xdiag(op, m, probe, seed)
-    else:
-        est, se = _diag_hutchinson(op, m, probe, seed)
-    return DiagonalResult(est, se, op.n_matvecs, method)
+    scaled = ScaledOperator(op)
+    try:
+        if method == "xdiag":
+            est, se, df = _xdiag(scaled, m, probe, seed)
+        else:
+            est, se, df = _diag_hutchinson(scaled, m, probe, seed)
+    except ZeroProducts:
+        return DiagonalResult(np.zeros(op.n), np.zeros(op.n), scaled.n_matvecs, method)
+    c = scaled.scale or 1.0
+    est, se = est * c, se * c
+    if not (np.all(np.isfinite(est)) and np.all(np.isfinite(se))):
+        raise ValueError(
+            "the diagonal estimate is not finite: the entries of A or of its "
+            "products are too large to be represented"
+        )
+    return DiagonalResult(est, se, scaled.n_matvecs, method, df=float(df))

@@ -2,12 +2,17 @@
 quadrature, plain or debiased by a Nyström preconditioner."""
 
 import numbers
+import warnings
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from .._randnla import (
     as_block_operator,
+    exact_columns,
     nystrom_approximation,
     psd_eigenpairs,
     random_test_matrix,
@@ -16,108 +21,252 @@ from .._randnla import (
 from ..utils import spawn_generators
 from ._results import LogdetResult
 from ._trace import _mean_and_se
-from ._validation import check_budget, check_probe, check_psd_core, check_symmetric
+from ._validation import (
+    ScaledOperator,
+    check_budget,
+    check_probe,
+    check_psd_core,
+    check_symmetric,
+)
 
-__all__ = ["logdet", "lanczos_quadrature"]
+__all__ = ["logdet", "lanczos_quadrature", "QuadratureErrorWarning"]
+
+# method="auto" factorises explicit matrices up to this order (measured: see
+# the Notes of logdet); OpenBLAS's threaded Cholesky crashed at n >=
+# 16000 on the 2-core development machine, so from there it runs one thread.
+_CHOLESKY_AUTO = 6000
+_CHOLESKY_SINGLE_THREAD = 16000
+# Each adaptive Lanczos run stops when its estimated quadrature error is below
+# this fraction of the standard error of the estimate.
+_QUADRATURE_TOL = 0.1
 
 
-def _block_lanczos_runs(matmat, V, n_steps):
-    """Independent Lanczos runs from each column of ``V``, batched.
+class QuadratureErrorWarning(UserWarning):
+    """The Lanczos quadrature error may be comparable to the standard error.
 
-    Every run takes ``n_steps`` steps with full reorthogonalisation; the
-    products of all still-active runs are done as one block product. A run
-    that finds an invariant subspace stops early.
+    Issued by :func:`~sklearn_debias.linalg.logdet` when the estimated
+    quadrature (bias) error of the stochastic Lanczos quadrature is not small
+    next to the sampling standard error: the reported standard error then
+    includes it, but the interval rests on an estimate of a bias.
+    """
+
+
+# Below this relative size the smallest Ritz value shows a matrix singular to
+# working precision (the same tolerance as ``numpy.linalg.matrix_rank``).
+def _singular_tol(n):
+    return max(n, 10) * np.finfo(np.float64).eps
+
+
+def _gauss_estimates(alpha, beta, k, norms2, fun):
+    """Gauss quadrature ``||v||^2 e_1^T f(T_k) e_1`` of each run after ``k`` steps.
+
+    ``alpha`` has shape ``(>= k, p)``, ``beta`` ``(>= k - 1, p)``. Returns the
+    estimates and the smallest and largest Ritz values of each run.
+    """
+    p = alpha.shape[1]
+    values, lo, hi = np.empty(p), np.empty(p), np.empty(p)
+    for j in range(p):
+        if k == 1:
+            theta, first = alpha[:1, j], np.ones(1)
+        else:
+            theta, vecs = scipy.linalg.eigh_tridiagonal(
+                alpha[:k, j], beta[: k - 1, j], check_finite=False
+            )
+            first = vecs[0]
+        lo[j], hi[j] = theta[0], theta[-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values[j] = norms2[j] * np.sum(first**2 * fun(np.maximum(theta, 0.0)))
+    return values, lo, hi
+
+
+def _remaining_error(changes, window=6, max_rate=0.95):
+    """Estimated remaining quadrature error from the last changes ``|d|``.
+
+    Assumes geometric convergence at the largest ratio ``r`` of successive
+    changes in the last ``window`` steps (capped at ``max_rate``), and
+    predicts the current change from each change in the window,
+    ``|d_i| r^(j - i)``, taking the largest: a step at which the estimate
+    momentarily stagnates (common when Lanczos has yet to resolve small
+    eigenvalues) does not pass for convergence. Returns
+    ``max_i |d_i| r^(j - i) * r / (1 - r)`` for each column.
+    """
+    D = changes[-window:]
+    D = D[np.any(np.isfinite(D), axis=1)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.nan_to_num(D[1:] / D[:-1], nan=max_rate, posinf=max_rate)
+    r = np.clip(np.max(ratios, axis=0, initial=0.0), 0.0, max_rate)
+    powers = r[None, :] ** np.arange(D.shape[0] - 1, -1, -1)[:, None]
+    return np.max(D * powers, axis=0) * r / (1.0 - r)
+
+
+def _check_ritz(lo, hi, n):
+    """Raise if Ritz values show ``M`` is not positive definite or singular."""
+    top = float(np.max(hi))
+    low = float(np.min(lo))
+    if low <= 0 or not np.isfinite(top):
+        raise np.linalg.LinAlgError(
+            "A is not positive definite: Lanczos found a non-positive Ritz value "
+            f"({low:.3g}); log det A is only defined for a symmetric positive "
+            "definite A"
+        )
+    if low <= _singular_tol(n) * top:
+        raise np.linalg.LinAlgError(
+            "A is singular to working precision: Lanczos found a Ritz value "
+            f"{low:.3g} against a largest {top:.3g} (log det A = -inf for a "
+            "singular positive semi-definite A)"
+        )
+
+
+class _Basis:
+    """Lanczos vectors of ``p`` runs, stored in a growing ``(steps, n, p)`` array."""
+
+    def __init__(self, n, p, capacity):
+        self.data = np.empty((max(capacity, 1), n, p))
+        self.size = 0
+
+    def append(self, q):
+        if self.size == self.data.shape[0]:
+            grown = np.empty((2 * self.size,) + self.data.shape[1:])
+            grown[: self.size] = self.data
+            self.data = grown
+        self.data[self.size] = q
+        self.size += 1
+
+    def view(self):
+        return self.data[: self.size]
+
+
+def lanczos_quadrature(
+    matmat, V, n_steps, fun=np.log, *, adaptive=False, tol=0.1, min_steps=3
+):
+    """Gauss quadrature estimates ``v_j^T f(M) v_j`` for each column of ``V``.
+
+    Independent Lanczos runs (with full reorthogonalisation) from each column
+    of ``V``, batched so that each step is one block product with ``M``. After
+    each step the Gauss quadrature estimate of every run is formed from its
+    tridiagonal matrix; its remaining error is estimated from the changes of
+    the last six steps, assuming the geometric convergence of Gauss quadrature
+    for an analytic ``f`` at their largest ratio (see
+    :func:`_remaining_error`), so that a momentary stagnation does not pass
+    for convergence. A run that finds an invariant subspace is exact.
+
+    Parameters
+    ----------
+    matmat : callable
+        ``matmat(X)`` returns ``M @ X`` for a symmetric positive definite ``M``.
+    V : ndarray of shape (n, p)
+        Start vectors.
+    n_steps : int
+        Lanczos steps per start vector: the number taken when ``adaptive`` is
+        false, the most taken when it is true.
+    fun : callable, default=numpy.log
+        The matrix function, applied to the Ritz values.
+    adaptive : bool, default=False
+        Stop each run once its estimated quadrature error is below ``tol``
+        times the current standard error of the mean of the estimates over
+        the runs (at least ``min_steps`` steps).
+    tol : float, default=0.1
+        See ``adaptive``.
+    min_steps : int, default=3
+        Fewest steps of an adaptive run.
 
     Returns
     -------
-    alpha : ndarray of shape (n_steps, p)
-    beta : ndarray of shape (n_steps - 1, p)
-    lengths : ndarray of shape (p,)
-        Number of steps each run took.
-    asymmetry : float
-        Largest relative mismatch ``|q_{j-1}^T M q_j - beta_{j-1}|``, zero up
-        to rounding when ``M`` is symmetric.
+    values : ndarray of shape (p,)
+        The Gauss quadrature estimates.
+    errors : ndarray of shape (p,)
+        Estimated quadrature error of each (``0`` for an exact run).
+    steps : ndarray of shape (p,)
+        Steps (products with ``M``) each run took.
+    converged : ndarray of shape (p,) of bool
+        Whether each run met the tolerance (always true when not adaptive).
+
+    Raises
+    ------
+    ValueError
+        If the Lanczos recurrence shows that ``M`` is not symmetric.
+    numpy.linalg.LinAlgError
+        If a Ritz value shows that ``M`` is not positive definite, or singular
+        to working precision.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_debias.linalg._logdet import lanczos_quadrature
+    >>> A = np.diag([1.0, 2.0, 4.0])
+    >>> values, errors, steps, _ = lanczos_quadrature(lambda X: A @ X, np.eye(3), 3)
+    >>> np.round(values, 6), steps
+    (array([0.      , 0.693147, 1.386294]), array([1, 1, 1]))
     """
     n, p = V.shape
-    basis = np.zeros((n_steps, n, p))
+    n_steps = max(1, min(int(n_steps), n))
+    norms2 = np.sum(V**2, axis=0)
     alpha = np.zeros((n_steps, p))
-    beta = np.zeros((max(n_steps - 1, 0), p))
-    lengths = np.full(p, n_steps)
-    active = np.ones(p, dtype=bool)
-    q = V / np.linalg.norm(V, axis=0)
+    beta = np.zeros((n_steps, p))
+    basis = _Basis(n, p, min(n_steps, 32))
+    active = np.ones(p, dtype=bool)  # still stepping
+    exact = np.zeros(p, dtype=bool)  # invariant subspace found
+    steps = np.zeros(p, dtype=int)
+    values = np.zeros(p)
+    errors = np.full(p, np.inf)
+    previous = np.full(p, np.nan)
+    changes = np.full((n_steps, p), np.nan)
+    q = V / np.sqrt(np.where(norms2 > 0, norms2, 1.0))
     asymmetry = 0.0
     for j in range(n_steps):
-        basis[j] = q
+        basis.append(q)
         w = np.zeros((n, p))
         w[:, active] = matmat(q[:, active])
+        if not np.all(np.isfinite(w[:, active])):
+            raise ValueError("the products with A returned NaN or infinite values")
         a = np.einsum("ij,ij->j", q, w)
-        alpha[j] = np.where(active, a, 0.0)
-        if j == n_steps - 1:
-            break
+        alpha[j] = np.where(active, a, alpha[j])
+        steps[active] += 1
         # Full reorthogonalisation against all previous vectors, twice.
+        B = basis.view()
         for sweep in range(2):
-            coef = np.einsum("kij,ij->kj", basis[: j + 1], w)
-            w -= np.einsum("kij,kj->ij", basis[: j + 1], coef)
+            coef = np.einsum("kij,ij->kj", B, w)
+            w -= np.einsum("kij,kj->ij", B, coef)
             if sweep == 0 and j > 0:
                 # For a symmetric M, q_{j-1}^T M q_j = beta_{j-1}: a free check.
                 gap = np.abs(coef[j - 1] - beta[j - 1])[active]
                 size = (np.abs(alpha[j]) + beta[j - 1])[active]
                 if gap.size:
                     asymmetry = max(asymmetry, float(np.max(gap / (size + 1e-300))))
+        if asymmetry > 1e-5:
+            raise ValueError(
+                "A is not symmetric: Lanczos found q_i^T A q_j != q_j^T A q_i "
+                f"(relative mismatch {asymmetry:.2g})"
+            )
         b = np.linalg.norm(w, axis=0)
-        scale = np.abs(alpha[: j + 1]).max(axis=0) + (beta[:j].max(axis=0) if j else 0)
+        scale = np.abs(alpha[: j + 1]).max(axis=0) + beta[: j + 1].max(axis=0)
         stop = active & (b <= 1e-10 * np.maximum(scale, 1e-300))
-        lengths[stop] = j + 1
+        # Gauss estimates of the runs that stepped.
+        idx = np.flatnonzero(active)
+        est, lo, hi = _gauss_estimates(
+            alpha[:, idx], beta[:, idx], j + 1, norms2[idx], fun
+        )
+        _check_ritz(lo, hi, n)
+        changes[j, idx] = np.abs(est - previous[idx])
+        err = _remaining_error(changes[: j + 1, idx]) if j >= 2 else np.inf
+        values[idx], previous[idx] = est, est
+        errors[idx] = err
+        exact |= stop
+        errors[stop] = 0.0
         active &= ~stop
+        if adaptive and j + 1 >= min_steps:
+            spread = values.std(ddof=1) / np.sqrt(p) if p > 1 else np.abs(values).max()
+            floor = 1e-12 * np.abs(values).sum()
+            done = active & (errors <= max(tol * spread, floor))
+            active &= ~done
+        if j == n_steps - 1 or not active.any():
+            break
         beta[j] = np.where(active, b, 0.0)
         q = np.where(active, w / np.where(b > 0, b, 1.0), 0.0)
-        if not active.any():
-            break
-    return alpha, beta, lengths, asymmetry
-
-
-def lanczos_quadrature(matmat, V, n_steps, fun=np.log):
-    """Gauss quadrature estimates ``v_j^T f(M) v_j`` for each column of ``V``.
-
-    Parameters
-    ----------
-    matmat : callable
-        ``matmat(X)`` returns ``M @ X`` for a symmetric ``M``.
-    V : ndarray of shape (n, p)
-        Start vectors.
-    n_steps : int
-        Lanczos steps per start vector (products with ``M`` per column).
-    fun : callable, default=numpy.log
-        The matrix function, applied to the Ritz values.
-
-    Returns
-    -------
-    values : ndarray of shape (p,)
-    ritz_min : float
-        The smallest Ritz value met (``<= 0`` means ``M`` is not positive
-        definite).
-
-    Raises
-    ------
-    ValueError
-        If the Lanczos recurrence shows that ``M`` is not symmetric.
-    """
-    alpha, beta, lengths, asymmetry = _block_lanczos_runs(matmat, V, n_steps)
-    if asymmetry > 1e-5:
-        raise ValueError(
-            "A is not symmetric: Lanczos found q_i^T A q_j != q_j^T A q_i "
-            f"(relative mismatch {asymmetry:.2g})"
-        )
-    norms2 = np.sum(V**2, axis=0)
-    values = np.empty(V.shape[1])
-    ritz_min = np.inf
-    for j, k in enumerate(lengths):
-        theta, vecs = scipy.linalg.eigh_tridiagonal(alpha[:k, j], beta[: k - 1, j])
-        ritz_min = min(ritz_min, theta[0])
-        if theta[0] <= 0:
-            return values, ritz_min
-        values[j] = norms2[j] * np.sum(vecs[0] ** 2 * fun(theta))
-    return values, ritz_min
+    converged = ~active
+    last = np.nan_to_num(changes[np.maximum(steps - 1, 0), np.arange(p)], nan=0.0)
+    errors = np.where(np.isfinite(errors), errors, last)
+    return values, errors, steps, converged
 
 
 def _nystrom_preconditioner(op, rank, rng):
@@ -136,16 +285,30 @@ def _nystrom_preconditioner(op, rank, rng):
     Omega = random_test_matrix(op.n, rank, rng)
     Y = op.matmat(Omega)
     check_psd_core(Omega, Y, "logdet")
+    if not np.any(Y):
+        raise np.linalg.LinAlgError(
+            "A is not positive definite: its sketch A @ Omega is zero (log det "
+            "of a zero matrix is -inf)"
+        )
     U, lam = nystrom_approximation(Omega, Y)
-    if lam[0] <= 0:
-        raise ValueError("A is not positive definite: its sketch is zero")
+    if not lam[0] > 0:
+        raise np.linalg.LinAlgError(
+            "A is not positive definite: its sketch A @ Omega is zero (log det "
+            "of a zero matrix is -inf)"
+        )
     # Diagonal of the pseudo-inverse of the (unshifted) core.
     w, V = psd_eigenpairs(symmetric_part(Omega.T @ Y), 1e-13)
     g_inv_diag = np.sum(V**2 / w, axis=1)
     R = scipy.linalg.qr(Omega, mode="r", check_finite=False)[0][:rank]
     Rinv = scipy.linalg.solve_triangular(R, np.eye(rank), check_finite=False)
     delta = float(np.mean(np.sum(Rinv**2, axis=1) / g_inv_diag))
-    delta = max(delta, 1e-12 * lam[0])
+    if not delta > _singular_tol(op.n) * lam[0]:
+        raise np.linalg.LinAlgError(
+            f"A is singular to working precision: a rank-{rank} Nyström sketch "
+            "captures its whole range (the eigenvalues it misses average "
+            f"{delta:.3g} against a largest {lam[0]:.3g}); log det A = -inf for "
+            "a singular positive semi-definite A"
+        )
     lam = np.maximum(lam, delta)
     logdet_p = float(np.sum(np.log(lam)) + (op.n - rank) * np.log(delta))
     coef = lam**-0.5 - delta**-0.5
@@ -156,13 +319,14 @@ def _nystrom_preconditioner(op, rank, rng):
     return inv_sqrt, logdet_p
 
 
-def _check_rank(rank, preconditioner, n_matvecs, n):
+def _check_rank(rank, preconditioner, n_matvecs, n, reserve=0):
     """Rank of the Nyström sketch: 0 without a preconditioner, else checked
-    (``None``: half the budget, below the order ``n`` of ``A``)."""
+    (``None``: half the budget, leaving ``reserve`` products, below the order
+    ``n`` of ``A``)."""
     if preconditioner is None:
         return 0
     if rank is None:
-        rank = max(min(n_matvecs // 2, n - 1), 1)
+        rank = max(min(n_matvecs // 2, n_matvecs - reserve, n - 1), 1)
     if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or rank < 0:
         raise ValueError(f"rank must be a non-negative integer, got {rank!r}")
     if not 1 <= rank < n:
@@ -172,23 +336,81 @@ def _check_rank(rank, preconditioner, n_matvecs, n):
     return int(rank)
 
 
+def _is_explicit(A):
+    """Whether ``A`` is a matrix held in memory (not an operator or callable)."""
+    if isinstance(A, np.ndarray) or sp.issparse(A):
+        return True
+    return type(A).__module__.split(".")[0] == "torch" and hasattr(A, "detach")
+
+
+def _dense_matrix(A, op):
+    """``A`` as a dense float64 array: directly, or from ``n`` products."""
+    if isinstance(A, np.ndarray):
+        return np.asarray(A, dtype=np.float64)
+    M = np.empty((op.n, op.n))
+    for start, block in exact_columns(op):
+        M[:, start : start + block.shape[1]] = block
+    return M
+
+
+def _cholesky_logdet(M):
+    """``log det M`` by a Cholesky factorisation, with clear errors."""
+    n = M.shape[0]
+    if np.max(np.abs(M - M.T), initial=0.0) > 1e-8 * np.max(np.abs(M), initial=0.0):
+        raise ValueError(
+            "log det needs a symmetric positive definite A, but A is not symmetric"
+        )
+    # OpenBLAS's multithreaded Cholesky has crashed at n >= 16000 here.
+    limit = 1 if n >= _CHOLESKY_SINGLE_THREAD else None
+    try:
+        with threadpool_limits(limits=limit):
+            L = scipy.linalg.cholesky(M, lower=True, check_finite=False)
+    except np.linalg.LinAlgError as exc:
+        raise np.linalg.LinAlgError(
+            "A is not positive definite (its Cholesky factorisation failed): "
+            "log det A is only defined for a symmetric positive definite A, and "
+            f"is -inf for a singular positive semi-definite one ({exc})"
+        ) from None
+    d2 = np.diag(L) ** 2
+    if not d2.min() > _singular_tol(n) * d2.max():
+        raise np.linalg.LinAlgError(
+            "A is singular to working precision: its Cholesky factor has a pivot "
+            f"{d2.min():.3g} against a largest {d2.max():.3g} (log det A = -inf "
+            "for a singular positive semi-definite A)"
+        )
+    return float(np.sum(np.log(d2)))
+
+
+def _check_positive_int(value, name, allow_none=True):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def logdet(
     A,
     n_matvecs=200,
     *,
+    method="auto",
     preconditioner="nystrom",
     rank=None,
+    n_probes=None,
     n_lanczos=None,
+    max_lanczos=150,
     probe="rademacher",
     size=None,
     random_state=None,
 ):
     """Estimate ``log det A`` for a symmetric positive definite ``A``.
 
-    Stochastic Lanczos quadrature (SLQ) estimates ``log det A = tr(log A)``
-    with Hutchinson probes and Gauss quadrature from ``n_lanczos`` Lanczos
-    steps per probe. With ``preconditioner="nystrom"`` a rank-``rank``
-    Nyström approximation gives ``P`` and
+    Small explicit matrices are factorised exactly (Cholesky). Otherwise
+    stochastic Lanczos quadrature (SLQ) estimates ``log det A = tr(log A)``
+    with Hutchinson probes and Gauss quadrature, each probe's Lanczos run
+    taking as many steps as its quadrature needs. With
+    ``preconditioner="nystrom"`` a rank-``rank`` Nyström approximation gives
+    ``P`` and
 
         log det A = log det P + tr log(P^{-1/2} A P^{-1/2}),
 
@@ -201,17 +423,37 @@ def logdet(
         Symmetric positive definite matrix of order ``n``; a callable maps a
         block ``X`` of shape ``(n, k)`` to ``A @ X`` (pass ``size=n``).
     n_matvecs : int, default=200
-        Budget: products with ``A`` (sketch plus Lanczos). The number of
-        probes is ``(n_matvecs - rank) // n_lanczos``; at least 2.
+        Budget of products with ``A``. It sets the sketch (``rank``, half the
+        budget) and the number of probes (the rest divided by the Lanczos steps
+        a probe is planned to take, 10 with the preconditioner and 30 without,
+        at least 2); the steps themselves
+        adapt, so the products used (``result.n_matvecs``) can differ. With
+        ``n_lanczos`` given, the probes are ``(n_matvecs - rank) //
+        n_lanczos`` and the budget is exact. With ``n_matvecs >= n`` the
+        determinant is computed exactly from ``n`` products.
+    method : {"auto", "cholesky", "slq"}, default="auto"
+        ``"cholesky"``: exact, from a Cholesky factorisation of ``A`` (formed
+        from ``n`` products when ``A`` is an operator). ``"slq"``: stochastic
+        Lanczos quadrature. ``"auto"``: Cholesky for an explicit matrix
+        (array, sparse matrix, tensor) of order at most 6000 and when
+        ``n_matvecs >= n``, SLQ otherwise.
     preconditioner : {"nystrom", None}, default="nystrom"
         ``"nystrom"`` for the preconditioned (debiased) form, ``None`` for
         plain SLQ.
     rank : int, default=None
         Rank of the Nyström sketch (products spent on it); ``None`` uses half
-        of the budget. Ignored without a preconditioner.
+        of the budget (less when the budget is small, to leave room for two
+        probes). Ignored without a preconditioner.
+    n_probes : int, default=None
+        Number of probe vectors; ``None`` derives it from the budget.
     n_lanczos : int, default=None
-        Lanczos steps per probe; ``None`` uses 8 with the preconditioner
-        (the preconditioned matrix is well conditioned) and 30 without.
+        Fixed number of Lanczos steps per probe; ``None`` (recommended) adapts
+        them: each probe stops once its estimated quadrature error is below a
+        tenth of the standard error of the estimate.
+    max_lanczos : int, default=150
+        Most Lanczos steps per probe when they adapt; a
+        :class:`~sklearn.exceptions.ConvergenceWarning` says when a probe
+        reached it without meeting the tolerance.
     probe : {"rademacher", "gaussian"}, default="rademacher"
         Distribution of the probe vectors.
     size : int, default=None
@@ -225,9 +467,32 @@ def logdet(
     Returns
     -------
     result : LogdetResult
-        ``estimate``, ``standard_error`` (over the probes; it ignores the
-        quadrature bias), ``n_matvecs``, ``method``,
-        ``logdet_preconditioner``, ``n_probes`` and ``n_lanczos``.
+        ``estimate``, ``standard_error`` (the sampling error over the probes
+        combined with the estimated quadrature error; ``0`` when exact),
+        ``df`` (``n_probes - 1``: intervals use Student's t), ``n_matvecs``,
+        ``method`` (``"cholesky"``, ``"slq"`` or ``"nystrom-slq"``),
+        ``logdet_preconditioner``, ``n_probes``, ``n_lanczos`` (the most steps
+        a probe took) and ``quadrature_error``.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If ``A`` is not positive definite or is singular to working precision
+        (``log det A`` would be ``-inf`` for a singular positive semi-definite
+        ``A``; it is reported as an error, not as ``-inf``). ``LinAlgError``
+        is a ``ValueError``.
+    ValueError
+        If ``A`` is not symmetric, contains NaN or infinite values, or its
+        products do.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When a probe's Lanczos run reached ``max_lanczos`` steps before its
+        quadrature error met the tolerance.
+    QuadratureErrorWarning
+        When the estimated quadrature error is more than half the sampling
+        standard error (with a fixed ``n_lanczos``, or after the step cap).
 
     See Also
     --------
@@ -236,10 +501,20 @@ def logdet(
     Notes
     -----
     The Gauss quadrature error of ``k`` Lanczos steps on a matrix of
-    condition number ``kappa`` decays like ``exp(-4 k / sqrt(kappa))``: SLQ is
-    biased for small ``k``, and the preconditioner helps twice, by shrinking
-    both the condition number and the variance of the probe estimates. A
-    non-positive Ritz value raises a ``ValueError``.
+    condition number ``kappa`` decays like ``exp(-4 k / sqrt(kappa))``; for
+    ``log`` Gauss quadrature overestimates. A fixed number of steps is biased
+    on ill-conditioned matrices, so the steps adapt per probe and the
+    estimated remaining error (from the geometric decay of the last changes)
+    is added to the standard error. Measured coverage of the 95% intervals at
+    the defaults over 200 seeds (``n = 300``, matvec-only operators): 91.5%
+    for eigenvalues ``i^-2``, 92.0% for ``logspace(0, -6)``, 94.5% for an RBF
+    kernel (see the user guide).
+
+    The order-6000 cut-off for ``"auto"``: with one BLAS thread, SLQ at the
+    defaults on an RBF kernel took 4.8, 2.9, 3.0 and 2.1 times as long as a
+    Cholesky factorisation at n = 500, 1000, 2000 and 3000 (the ratio falls
+    like ``1 / n``, reaching 1 near n = 6000); below it the exact answer is
+    also the faster one.
 
     References
     ----------
@@ -253,38 +528,55 @@ def logdet(
     Examples
     --------
     >>> import numpy as np
+    >>> from scipy.sparse.linalg import aslinearoperator
     >>> from sklearn_debias.linalg import logdet
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((300, 3))
     >>> sq = ((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
     >>> A = np.exp(-sq / 2) + 0.1 * np.eye(300)
-    >>> res = logdet(A, n_matvecs=150, random_state=0)
     >>> exact = np.linalg.slogdet(A)[1]
-    >>> bool(abs(res.estimate - exact) < 0.01 * abs(exact))
+    >>> logdet(A).method  # small explicit matrix: exact
+    'cholesky'
+    >>> res = logdet(aslinearoperator(A), n_matvecs=150, random_state=0)
+    >>> res.method
+    'nystrom-slq'
+    >>> bool(abs(res.estimate - exact) < 3 * res.standard_error < 0.03 * abs(exact))
     True
     """
+    if method not in ("auto", "cholesky", "slq"):
+        raise ValueError(f"method must be 'auto', 'cholesky' or 'slq', got {method!r}")
     if preconditioner not in (None, "nystrom"):
         raise ValueError(
             f"preconditioner must be None or 'nystrom', got {preconditioner!r}"
         )
     probe = check_probe(probe, "rademacher")
-    if n_lanczos is None:
-        n_lanczos = 8 if preconditioner else 30
-    if (
-        isinstance(n_lanczos, bool)
-        or not isinstance(n_lanczos, numbers.Integral)
-        or n_lanczos < 1
-    ):
-        raise ValueError(f"n_lanczos must be a positive integer, got {n_lanczos!r}")
-    method = "nystrom-slq" if preconditioner else "slq"
+    n_lanczos = _check_positive_int(n_lanczos, "n_lanczos")
+    n_probes = _check_positive_int(n_probes, "n_probes")
+    max_lanczos = _check_positive_int(max_lanczos, "max_lanczos", allow_none=False)
     if isinstance(n_matvecs, bool) or not isinstance(n_matvecs, numbers.Integral):
         raise ValueError(f"n_matvecs must be an integer, got {n_matvecs!r}")
     op = as_block_operator(A, size=size)
     check_symmetric(op, "logdet")
-    rank = _check_rank(rank, preconditioner, n_matvecs, op.n)
-    n_lanczos = min(n_lanczos, op.n)
-    m = check_budget(n_matvecs, rank + 2 * n_lanczos, method)
+    n = op.n
+    exact = method == "cholesky" or (
+        method == "auto"
+        and ((_is_explicit(A) and n <= _CHOLESKY_AUTO) or n_matvecs >= n)
+    )
+    if exact:
+        value = _cholesky_logdet(_dense_matrix(A, op))
+        return LogdetResult(value, 0.0, op.n_matvecs, "cholesky")
+
+    slq = "nystrom-slq" if preconditioner else "slq"
+    planned = (10 if preconditioner else 30) if n_lanczos is None else n_lanczos
+    planned = min(planned, n)
+    rank = _check_rank(rank, preconditioner, n_matvecs, n, 2 * planned)
+    if n_probes is None:
+        m = check_budget(n_matvecs, rank + 2 * planned, slq)
+        n_probes = max((m - rank) // planned, 2)
     rng_sketch, rng_probe = spawn_generators(random_state, 2)
+    # Products near overflow are rescaled by a power of two c:
+    # log det A = n log c + log det(A / c).
+    op = ScaledOperator(op)
 
     if preconditioner is None:
         matmat, logdet_p = op.matmat, 0.0
@@ -294,21 +586,45 @@ def logdet(
         def matmat(X):
             return inv_sqrt(op.matmat(inv_sqrt(X)))
 
-    n_probes = (m - rank) // n_lanczos
-    V = random_test_matrix(op.n, n_probes, rng_probe, kind=probe)
-    values, ritz_min = lanczos_quadrature(matmat, V, n_lanczos)
-    if ritz_min <= 0:
-        raise ValueError(
-            "A is not positive definite: Lanczos found a non-positive Ritz value "
-            f"({ritz_min:.3g})"
-        )
+    V = random_test_matrix(n, n_probes, rng_probe, kind=probe)
+    adaptive = n_lanczos is None
+    values, errors, steps, converged = lanczos_quadrature(
+        matmat,
+        V,
+        max_lanczos if adaptive else n_lanczos,
+        adaptive=adaptive,
+        tol=_QUADRATURE_TOL,
+    )
     mean, se = _mean_and_se(values)
+    shift = n * np.log(op.scale or 1.0)
+    if n_probes < 2:
+        se = np.inf
+    quadrature = float(np.mean(errors))
+    if adaptive and not converged.all():
+        warnings.warn(
+            f"{int(np.sum(~converged))} of {n_probes} Lanczos runs reached "
+            f"max_lanczos={max_lanczos} steps before their quadrature error met "
+            "the tolerance; raise max_lanczos (or the rank of the preconditioner)",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    if quadrature > 0.5 * se:
+        warnings.warn(
+            f"the estimated Lanczos quadrature error ({quadrature:.3g}) is not "
+            f"small next to the sampling standard error ({se:.3g}): the reported "
+            "standard error includes it, but rests on an estimate of a bias; use "
+            "more Lanczos steps (n_lanczos=None adapts them)",
+            QuadratureErrorWarning,
+            stacklevel=2,
+        )
     return LogdetResult(
-        logdet_p + float(mean),
-        float(se),
+        shift + logdet_p + float(mean),
+        float(np.hypot(se, quadrature)),
         op.n_matvecs,
-        method,
-        logdet_preconditioner=logdet_p,
+        slq,
+        logdet_preconditioner=shift + logdet_p,
         n_probes=int(n_probes),
-        n_lanczos=int(n_lanczos),
+        n_lanczos=int(steps.max()),
+        quadrature_error=quadrature,
+        df=float(n_probes - 1),
     )

@@ -76,20 +76,24 @@ class LogdetResult(EstimateResult):
         Estimate of ``log det A``.
     standard_error : float
         Sample standard error over the probe vectors of the stochastic Lanczos
-        quadrature part (it does not include the quadrature bias, which decays
-        quickly with ``n_lanczos``).
+        quadrature part, combined (in quadrature) with the estimated Lanczos
+        quadrature error ``quadrature_error``; ``0.0`` for ``"cholesky"``.
     n_matvecs : int
         Number of products with ``A`` actually used (sketch plus Lanczos).
     method : str
-        ``"slq"`` or ``"nystrom-slq"``.
+        ``"cholesky"`` (exact), ``"slq"`` or ``"nystrom-slq"``.
     logdet_preconditioner : float
         ``log det P`` of the Nyström preconditioner (``0.0`` without one).
     n_probes : int
         Number of probe vectors of the Lanczos part.
     n_lanczos : int
-        Lanczos steps per probe.
+        The most Lanczos steps a probe took.
+    quadrature_error : float
+        Estimated Lanczos quadrature error of the estimate (a bias: Gauss
+        quadrature overestimates ``tr log``).
     df : float
-        Degrees of freedom of the standard error (``inf``: normal intervals).
+        Degrees of freedom of the standard error (``n_probes - 1``: Student's
+        t intervals; ``inf`` when exact).
     """
 
     n_matvecs: int
@@ -97,3 +101,4 @@ class LogdetResult(EstimateResult):
     logdet_preconditioner: float = 0.0
     n_probes: int = 0
     n_lanczos: int = 0
+    quadrature_error: float = 0.0

@@ -4,7 +4,15 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_budget", "check_probe", "check_psd_core", "check_symmetric"]
+from .._randnla import BlockOperator
+
+__all__ = [
+    "ScaledOperator",
+    "check_budget",
+    "check_probe",
+    "check_psd_core",
+    "check_symmetric",
+]
 
 
 def check_symmetric(op, method):
@@ -54,3 +62,35 @@ def check_psd_core(Omega, Y, method):
             f"method {method!r} needs a symmetric positive semi-definite A, but "
             f"the products show a negative curvature ({w[0]:.3g})"
         )
+
+
+class ScaledOperator(BlockOperator):
+    """``A / c`` for a power of two ``c`` fixed by the first product.
+
+    Products of a matrix with entries near the overflow threshold (say
+    ``1e300``) are finite, but the squares and norms the estimators form are
+    not. The first product sets ``c`` to the power of two nearest to its
+    largest entry when that entry is outside ``[2^-300, 2^300]``
+    (``c = 1`` otherwise, so that ordinary inputs are untouched), and every
+    product, the first included, is divided by ``c``: the estimators see a
+    matrix of moderate size and the caller multiplies back (exactly, ``c``
+    being a power of two).
+    """
+
+    def __init__(self, op):
+        super().__init__(op.shape, symmetric=op.symmetric)
+        self.op = op
+        self.scale = None
+
+    def _rescale(self, Y):
+        if self.scale is None:
+            top = float(np.max(np.abs(Y), initial=0.0))
+            exponent = int(np.round(np.log2(top))) if top > 0 else 0
+            self.scale = 2.0**exponent if abs(exponent) > 300 else 1.0
+        return Y if self.scale == 1.0 else Y / self.scale
+
+    def _matmat(self, X):
+        return self._rescale(self.op._matmat(X))
+
+    def _rmatmat(self, Y):
+        return self._rescale(self.op._rmatmat(Y))

@@ -182,7 +182,8 @@ class RegressionOperator(LeastSquaresOperator):
         if sp.issparse(self.X):
             return None
         x = self.col_scale[:, None] * z
-        c = self.x_mean @ x
+        # Blocks centred explicitly (center_blocks) need no rank-one correction.
+        c = np.zeros(z.shape[1]) if self.center_blocks else self.x_mean @ x
         k = x.shape[1]
         G, S1 = _PairwiseSum(), _PairwiseSum()
         for start in range(0, self.m, self._block_rows):
@@ -194,6 +195,8 @@ class RegressionOperator(LeastSquaresOperator):
             G.add(np.stack([_tree_sum(Xb * v[:, [j]]) for j in range(k)], axis=1))
             S1.add(_tree_sum(v))
         G, S1 = G.total(x.shape), S1.total((k,))
+        if self.center_blocks:
+            S1[:] = 0.0
         g = self.col_scale[:, None] * (G - np.outer(self.x_mean, S1))
         if self.alpha > 0:
             g -= self.alpha * self.col_scale[:, None] ** 2 * z

@@ -18,6 +18,7 @@ from .._randnla import (
     make_embedding,
     refined_lstsq,
 )
+from .._randnla._solvers import ITERATIVE_SKETCHING_MIN_RATIO
 from ..utils._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._design import RegressionOperator
 
@@ -72,11 +73,14 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         Gaussian (for sparse ``X`` or small problems), or the subsampled
         randomized trigonometric transform (DCT with random signs).
     sketch_size : int, default=None
-        Rows of the sketch, at least ``n_features``. ``None`` chooses it from
-        the shape by a cost model (between ``3 n`` and ``32 n``) and solves
-        small or nearly square problems (``n_samples * n_features**2 < 1e9`` or
-        ``n_samples < 20 n_features``) directly with LAPACK. Setting it forces
-        the sketched solver whenever it is smaller than ``n_samples``.
+        Rows of the sketch, at least ``n_features`` (at least
+        ``3 * n_features`` for ``solver="iterative_sketching"``, whose step
+        vanishes as the sketch size approaches ``n_features``). ``None``
+        chooses it from the shape by a cost model (between ``3 n`` and
+        ``32 n``) and solves small or nearly square problems
+        (``n_samples * n_features**2 < 1e9`` or ``n_samples < 20 n_features``)
+        directly with LAPACK. Setting it forces the sketched solver whenever
+        it is smaller than ``n_samples``.
     solver : {"cg", "iterative_sketching", "lsqr", "lsmr"}, default="cg"
         Iterative solver on the preconditioned problem. "cg" (conjugate
         gradients on the preconditioned normal equations) and
@@ -96,7 +100,11 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         ``None`` means the unit roundoff ``eps / 2``: the forward error of
         LAPACK. Larger values trade accuracy for fewer passes over ``X``.
     max_iter : int, default=None
-        Iterations per refinement round; ``None`` means 100.
+        Iterations per refinement round; ``None`` means 100. Whatever the
+        iterations' own stopping tests say, a
+        :class:`~sklearn.exceptions.ConvergenceWarning` is raised when the
+        backward error of the final solution (Karlson–Waldén estimate from a
+        freshly computed residual) does not meet ``tol``.
     random_state : int, RandomState instance or None, default=None
         Seeds the random embedding: an int seeds one
         :class:`~numpy.random.SeedSequence` and each fixed block of rows of
@@ -312,6 +320,16 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
                 f"sketch_size={d} must be at least n_features={n} (or at least "
                 f"n_samples={m} to solve directly)"
             )
+        need = ITERATIVE_SKETCHING_MIN_RATIO * n
+        if self.solver == "iterative_sketching" and d < need:
+            raise ValueError(
+                f"solver='iterative_sketching' needs sketch_size >= "
+                f"{ITERATIVE_SKETCHING_MIN_RATIO} * n_features = {need}, got "
+                f"sketch_size={d}: its step (1 - n/d)^2 vanishes and its "
+                "contraction sqrt(n/d) tends to 1 as sketch_size approaches "
+                "n_features (or use solver='cg', which only needs "
+                "sketch_size >= n_features)"
+            )
         return d
 
     def _set_coefficients(self, coef, x_mean, y_mean, dtype, single):
@@ -405,9 +423,15 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
             d=B.shape[0],
         )
         if not np.all(info["converged"]):
+            worst = int(
+                np.argmax(info["backward_error"] / info["allowed_backward_error"])
+            )
             warnings.warn(
-                f"{self.solver} did not reach tol in max_iter={max_iter} "
-                "iterations per round; increase max_iter or sketch_size.",
+                f"solver={self.solver!r} did not reach tol: the backward error of "
+                f"the solution is {info['backward_error'][worst]:.1e}, above the "
+                f"{info['allowed_backward_error'][worst]:.1e} that tol allows "
+                f"(max_iter={max_iter} iterations per round, sketch_size={d}); "
+                "increase max_iter or sketch_size.",
                 ConvergenceWarning,
                 stacklevel=4,
             )

@@ -23,6 +23,84 @@ def _unit_box(d):
     return Box(np.full(d, -0.5), np.full(d, 0.5))
 
 
+# The equations' callables are small module-level classes, not closures, so
+# that every benchmark equation (and an estimator holding one) pickles.
+
+
+class _Callable:
+    """Base of the benchmarks' callables: keyword parameters stored as attributes."""
+
+    def __init__(self, **params):
+        self.__dict__.update(params)
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in sorted(self.__dict__.items()))
+        return f"{type(self).__name__}({params})"
+
+
+class _BurgersNonlinearity(_Callable):
+    def __call__(self, t, x, u, z):
+        return self.sigma * u * z.sum(axis=1)
+
+
+class _ShiftedLogistic(_Callable):
+    """``expit(shift + Σ x_i)`` (the terminal value) or ``expit(t + Σ x_i)``."""
+
+    def __call__(self, x):
+        if self.shift is None:  # rows (t, x): the exact solution
+            return expit(x.sum(axis=1))
+        return expit(self.shift + x.sum(axis=1))
+
+
+class _ShiftedSum(_Callable):
+    """``shift + Σ x_i`` (the terminal value) or ``t + Σ x_i`` (``shift=None``)."""
+
+    def __call__(self, x):
+        if self.shift is None:
+            return x.sum(axis=1)
+        return self.shift + x.sum(axis=1)
+
+
+class _HalfSquaredNorm(_Callable):
+    def __call__(self, t, x, u, z):
+        return -0.5 * (z**2).sum(axis=1)
+
+
+class _QuadraticTerminal(_Callable):
+    def __call__(self, x):
+        return self.a * (x**2).sum(axis=1)
+
+
+class _LQGSolution(_Callable):
+    def __call__(self, X):
+        scale = 1.0 + 4.0 * self.a * (self.T - X[:, 0])
+        return (
+            0.5 * self.d * np.log(scale) + self.a * (X[:, 1:] ** 2).sum(axis=1) / scale
+        )
+
+
+class _ReactionTarget(_Callable):
+    """``u*(t, x) = 1.6 + sin(0.1 Σ x_i) exp(0.005 d (t - T))``."""
+
+    def __call__(self, t, x):
+        return 1.6 + np.sin(0.1 * x.sum(axis=1)) * np.exp(0.005 * self.d * (t - self.T))
+
+
+class _ReactionNonlinearity(_Callable):
+    def __call__(self, t, x, u, z):
+        return np.minimum(1.0, (u - self.target(t, x)) ** 2)
+
+
+class _ReactionTerminal(_Callable):
+    def __call__(self, x):
+        return self.target(np.full(len(x), self.target.T), x)
+
+
+class _ReactionSolution(_Callable):
+    def __call__(self, X):
+        return self.target(X[:, 0], X[:, 1:])
+
+
 def viscous_burgers(d, sigma=0.25, T=0.5):
     """Viscous Burgers-type equation with a logistic travelling-wave solution.
 
@@ -65,23 +143,14 @@ def viscous_burgers(d, sigma=0.25, T=0.5):
     d = _check_dim(d)
     sigma = float(sigma)
 
-    def nonlinearity(t, x, u, z):
-        return sigma * u * z.sum(axis=1)
-
-    def terminal(x):
-        return expit(T + x.sum(axis=1))
-
-    def exact(X):
-        return expit(X.sum(axis=1))
-
     return SemilinearParabolicPDE(
         drift=np.full(d, -(1.0 / d + sigma**2 / 2)),
         sigma=sigma,
-        nonlinearity=nonlinearity,
-        terminal=terminal,
+        nonlinearity=_BurgersNonlinearity(sigma=sigma),
+        terminal=_ShiftedLogistic(shift=T),
         T=T,
         domain=_unit_box(d),
-        exact_solution=exact,
+        exact_solution=_ShiftedLogistic(shift=None),
     )
 
 
@@ -117,20 +186,14 @@ def linear_convection_diffusion(d, T=0.5):
     """
     d = _check_dim(d)
 
-    def terminal(x):
-        return T + x.sum(axis=1)
-
-    def exact(X):
-        return X.sum(axis=1)
-
     return SemilinearParabolicPDE(
         drift=np.full(d, -1.0 / d),
         sigma=np.sqrt(2.0),
         nonlinearity=None,
-        terminal=terminal,
+        terminal=_ShiftedSum(shift=T),
         T=T,
         domain=_unit_box(d),
-        exact_solution=exact,
+        exact_solution=_ShiftedSum(shift=None),
     )
 
 
@@ -177,24 +240,14 @@ def lqg(d, a=1.0, T=1.0):
     if not 1.0 + 4.0 * a * T > 0:
         raise ValueError(f"lqg needs 1 + 4 a T > 0, got a={a}, T={T}")
 
-    def nonlinearity(t, x, u, z):
-        return -0.5 * (z**2).sum(axis=1)
-
-    def terminal(x):
-        return a * (x**2).sum(axis=1)
-
-    def exact(X):
-        scale = 1.0 + 4.0 * a * (T - X[:, 0])
-        return 0.5 * d * np.log(scale) + a * (X[:, 1:] ** 2).sum(axis=1) / scale
-
     return SemilinearParabolicPDE(
         drift=np.zeros(d),
         sigma=np.sqrt(2.0),
-        nonlinearity=nonlinearity,
-        terminal=terminal,
+        nonlinearity=_HalfSquaredNorm(),
+        terminal=_QuadraticTerminal(a=a),
         T=T,
         domain=Ball(d),
-        exact_solution=exact,
+        exact_solution=_LQGSolution(a=a, T=float(T), d=d),
     )
 
 
@@ -231,24 +284,13 @@ def diffusion_reaction(d, T=0.5):
     """
     d = _check_dim(d)
 
-    def target(t, x):
-        return 1.6 + np.sin(0.1 * x.sum(axis=1)) * np.exp(0.005 * d * (t - T))
-
-    def nonlinearity(t, x, u, z):
-        return np.minimum(1.0, (u - target(t, x)) ** 2)
-
-    def terminal(x):
-        return target(np.full(len(x), T), x)
-
-    def exact(X):
-        return target(X[:, 0], X[:, 1:])
-
+    target = _ReactionTarget(d=d, T=float(T))
     return SemilinearParabolicPDE(
         drift=np.zeros(d),
         sigma=1.0,
-        nonlinearity=nonlinearity,
-        terminal=terminal,
+        nonlinearity=_ReactionNonlinearity(target=target),
+        terminal=_ReactionTerminal(target=target),
         T=T,
         domain=_unit_box(d),
-        exact_solution=exact,
+        exact_solution=_ReactionSolution(target=target),
     )

@@ -10,7 +10,7 @@ from functools import partial
 import numpy as np
 from sklearn.utils.parallel import Parallel, delayed
 
-from ..utils import checked_predict, spawn_seeds
+from ..utils import checked_predict, progress, spawn_seeds
 from ._derivatives import (
     _check_finite,
     _surrogate_predict,
@@ -153,6 +153,7 @@ def simulate_defect(
     epsilon,
     n_jobs,
     random_state,
+    verbose=0,
 ):
     """Monte Carlo estimate of ``u - û`` at the query points, chunk by chunk.
 
@@ -182,6 +183,9 @@ def simulate_defect(
         Chunks simulated in parallel (threads by default).
     random_state : int, RandomState, Generator, SeedSequence or None
         Root of the chunks' random streams.
+    verbose : int, default=0
+        ``> 0`` reports the chunks as they finish (see
+        :func:`sklearn_debias.utils.progress`); the results do not change.
 
     Returns
     -------
@@ -203,7 +207,17 @@ def simulate_defect(
         )
         for s, seed in zip(starts, seeds, strict=True)
     )
-    results = Parallel(n_jobs=n_jobs, prefer="threads")(jobs)
+    # Results come back in order as they finish, so the report follows the
+    # work; the values are those of a plain list of the chunks.
+    parallel = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")
+    results = list(
+        progress(
+            parallel(jobs),
+            total=len(starts),
+            desc=f"{method} ({X.shape[0]} points)",
+            verbose=verbose,
+        )
+    )
     correction = np.concatenate([r[0] for r in results])
     stderr = np.concatenate([r[1] for r in results])
     return correction, stderr

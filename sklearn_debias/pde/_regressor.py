@@ -89,6 +89,11 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         Seeds the simulation; with an int, repeated
         calls to :meth:`predict` return the same values. Every chunk and every
         recursive call draws from its own spawned ``numpy.random.SeedSequence``.
+    verbose : int, default=0
+        ``0``: silent. ``> 0``: :meth:`predict` reports the chunks of query
+        points as their simulations finish (a ``tqdm`` bar on stderr when
+        tqdm is installed, plain lines otherwise). The predictions do not
+        depend on it.
 
     Attributes
     ----------
@@ -168,6 +173,7 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         "clip": [Interval(Real, 0, None, closed="neither"), None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -183,6 +189,7 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         clip=None,
         n_jobs=None,
         random_state=None,
+        verbose=0,
     ):
         self.estimator = estimator
         self.pde = pde
@@ -194,6 +201,7 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         self.clip = clip
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.verbose = verbose
 
     def _surrogate(self):
         """The unfitted surrogate: ``estimator``, or the default one."""
@@ -318,6 +326,7 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
             epsilon=self.epsilon,
             n_jobs=self.n_jobs,
             random_state=self.random_state,
+            verbose=self.verbose,
         )
         if self.clip is not None:
             correction = np.clip(correction, -self.clip, self.clip)

@@ -6,6 +6,7 @@ helper. ``utils`` imports no estimator family.
 """
 
 from ._parallel import n_threads, threaded_sum
+from ._progress import progress
 from ._random import (
     check_generator,
     check_seed_sequence,
@@ -39,6 +40,7 @@ __all__ = [
     "format_table",
     "n_threads",
     "normal_interval",
+    "progress",
     "spawn_generators",
     "spawn_seeds",
     "threaded_sum",

@@ -11,6 +11,7 @@ from sklearn_debias._randnla import (
     make_embedding,
     refined_lstsq,
 )
+from sklearn_debias._randnla._solvers import check_sketch_rows
 
 
 class DenseOperator(LeastSquaresOperator):
@@ -139,3 +140,105 @@ def test_unknown_solver():
     precond = SketchPreconditioner(A, rcond=0.0)
     with pytest.raises(ValueError, match="solver must be one of"):
         refined_lstsq(DenseOperator(A, B), precond, np.zeros((5, 1)), solver="qr")
+
+
+def test_karlson_walden_no_cancellation_at_zero_residual():
+    # An exact solution of a consistent problem has backward error ~eps. The
+    # out-of-row-space term used to be ||g||^2 - ||V^T g||^2, which cancels
+    # to ~eps ||g||^2 and, divided by a tiny theta^2, read as ~1e-9.
+    A, _ = _problem(m=500, n=10, cond=1e2, k=1)
+    z = np.random.default_rng(3).standard_normal((10, 1))
+    B = A @ z
+    r = B - A @ z
+    precond = SketchPreconditioner(A, rcond=0.0)
+    est = karlson_walden_estimate(precond, A.T @ r, z, np.linalg.norm(r, axis=0))
+    assert est[0] <= 1e-14 * np.linalg.norm(A)
+
+
+@pytest.mark.parametrize("solver", ["cg", "lsqr", "lsmr"])
+def test_converged_means_backward_stable(solver):
+    # A square sketch embeds badly: the solvers' update tests fire early.
+    # ``converged`` is true only if the final backward error meets tol.
+    A, B = _problem(m=2000, n=20, cond=1e4, k=1)
+    B = B - 0.999 * (B - A @ scipy.linalg.lstsq(A, B)[0])  # small residual
+    for d in (20, 21, 30, 80):
+        S = make_embedding("sparse_sign", d, 2000, 0)
+        precond = SketchPreconditioner(S @ A, rcond=1e-13)
+        z0 = precond.sketch_solve(S @ B)
+        z, info = refined_lstsq(DenseOperator(A, B), precond, z0, solver=solver, d=d)
+        assert info["converged"][0] == (
+            info["backward_error"][0] <= info["allowed_backward_error"][0]
+        )
+        ref = scipy.linalg.lstsq(A, B)[0]
+        if info["converged"][0]:
+            err = np.linalg.norm(z - ref) / np.linalg.norm(ref)
+            assert err < 1e4 * 1e-12
+
+
+@pytest.mark.parametrize("solver", ["cg", "iterative_sketching", "lsqr", "lsmr"])
+def test_unmet_tolerance_is_not_converged(solver):
+    A, B = _problem(m=2000, n=20, cond=1e8, k=2)
+    S = make_embedding("gaussian", 80, 2000, 0)
+    precond = SketchPreconditioner(S @ A, rcond=1e-13)
+    z0 = precond.sketch_solve(S @ B)
+    op = DenseOperator(A, B)
+    _, info = refined_lstsq(op, precond, z0, solver=solver, d=80, max_iter=1)
+    assert not info["converged"].any()
+    _, info = refined_lstsq(op, precond, z0, solver=solver, d=80)
+    assert info["converged"].all()
+
+
+def test_iterative_sketching_needs_three_times_the_rank():
+    A, B = _problem(m=1000, n=20, k=1)
+    S = make_embedding("gaussian", 59, 1000, 0)
+    precond = SketchPreconditioner(S @ A, rcond=1e-13)
+    with pytest.raises(ValueError, match=r"at least 3 \* 20 = 60 rows, got d=59"):
+        refined_lstsq(
+            DenseOperator(A, B),
+            precond,
+            np.zeros((20, 1)),
+            solver="iterative_sketching",
+            d=59,
+        )
+    with pytest.raises(ValueError, match="got d=None"):
+        check_sketch_rows(None, 20)
+    check_sketch_rows(60, 20)
+    check_sketch_rows(20, 20, solver="cg")
+
+
+def test_heavy_ball_fallback_to_cg_is_checked(monkeypatch):
+    # A sketch far worse than its declared size (20-30 rows declared as 1000)
+    # makes the momentum iteration diverge; it falls back to CG. Whatever
+    # comes out is claimed converged only if it is backward stable.
+    from sklearn_debias._randnla import _solvers
+
+    calls = []
+    cg = _solvers._cg_correction
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return cg(*args, **kwargs)
+
+    monkeypatch.setattr(_solvers, "_cg_correction", spy)
+    A, B = _problem(m=2000, n=20, cond=1e4, k=1)
+    ref = scipy.linalg.lstsq(A, B)[0]
+    outcomes = []
+    for d in (20, 30):
+        S = make_embedding("sparse_sign", d, 2000, 0)
+        precond = SketchPreconditioner(S @ A, rcond=1e-13)
+        calls.clear()
+        z, info = refined_lstsq(
+            DenseOperator(A, B),
+            precond,
+            precond.sketch_solve(S @ B),
+            solver="iterative_sketching",
+            d=1000,
+        )
+        assert calls, "the fallback to CG did not run"
+        err = np.linalg.norm(z - ref) / np.linalg.norm(ref)
+        outcomes.append(bool(info["converged"][0]))
+        if info["converged"][0]:
+            assert err < 1e-10
+        else:
+            assert info["backward_error"][0] > info["allowed_backward_error"][0]
+    assert outcomes == [False, True]

@@ -122,3 +122,86 @@ def test_sampler_that_raises_and_wrong_type():
         DebiasedFunctionalEstimator(LinearRegression(), sampler=broken).fit(X, y)
     with pytest.raises(TypeError, match="sampler must be"):
         DebiasedFunctionalEstimator(LinearRegression(), sampler="uniform").fit(X, y)
+
+
+# --- samplers in physical units -------------------------------------------------------
+
+_LOWER, _UPPER = np.array([100.0, 0.5, -2.0]), np.array([200.0, 1.5, 2.0])
+
+
+def _physical(seed=0, n=200):
+    X = _LOWER + (_UPPER - _LOWER) * np.random.default_rng(seed).uniform(size=(n, 3))
+    return X, X[:, 0] / 100 + X[:, 1] * X[:, 2] ** 2  # E y = 1.5 + 4 / 3
+
+
+def _fit(sampler, X, y, **kw):
+    kw = {"n_samples": 4096, "random_state": 0, **kw}
+    return DebiasedFunctionalEstimator(
+        quadratic_surrogate(), sampler=sampler, **kw
+    ).fit(X, y)
+
+
+def test_vector_parameters_draw_one_distribution_per_column():
+    X, y = _physical()
+    scale = _UPPER - _LOWER
+    est = _fit(stats.uniform(loc=_LOWER, scale=scale), X, y)
+    assert abs(est.estimate_ - (1.5 + 4 / 3)) < 3 * est.standard_error_
+    assert est.variance_reduction_ > 10
+
+    # The same draws as rvs(size=(n, n_features)) in a callable.
+    def callable_sampler(n, rng):
+        return stats.uniform.rvs(_LOWER, scale, size=(n, 3), random_state=rng)
+
+    ref = _fit(callable_sampler, X, y)
+    assert_allclose(est.estimate_, ref.estimate_, rtol=1e-13)
+    # Broadcasting: a scalar and a vector parameter.
+    X1 = np.random.default_rng(1).normal([0.0, 10.0, -5.0], 2.0, size=(200, 3))
+    y1 = X1.sum(axis=1)
+    est = _fit(stats.norm(loc=[0.0, 10.0, -5.0], scale=2.0), X1, y1)
+    assert abs(est.estimate_ - 5.0) < 3 * est.standard_error_
+
+
+def test_list_of_distributions_one_per_column():
+    rng = np.random.default_rng(0)
+    X = np.column_stack(
+        [rng.normal(1.0, 2.0, 300), rng.uniform(2, 5, 300), rng.exponential(3, 300)]
+    )
+    y = X[:, 0] * X[:, 1] + np.sqrt(X[:, 2])  # E y = 3.5 + sqrt(3 pi) / 2
+    columns = [stats.norm(1, 2), stats.uniform(2, 3), stats.expon(scale=3)]
+    est = _fit(columns, X, y)
+    truth = 3.5 + np.sqrt(3 * np.pi) / 2
+    assert abs(est.estimate_ - truth) < 3 * est.standard_error_
+
+    def callable_sampler(n, rng):
+        return np.column_stack([c.rvs(size=n, random_state=rng) for c in columns])
+
+    assert_allclose(est.estimate_, _fit(callable_sampler, X, y).estimate_, rtol=1e-13)
+    assert_allclose(_fit(tuple(columns), X, y).estimate_, est.estimate_, rtol=1e-13)
+
+
+def test_qmc_engine_with_bounds_is_a_scaled_point_set():
+    X, y = _physical()
+    bounds = (_LOWER, _UPPER)
+    est = _fit(qmc.Sobol(3, seed=3), X, y, n_samples=1000, bounds=bounds, coef=1.0)
+    assert abs(est.estimate_ - (1.5 + 4 / 3)) < 3 * est.standard_error_
+    pool = qmc.scale(qmc.Sobol(3, seed=3).random(1024), _LOWER, _UPPER)
+    ref = _fit(pool, X, y, coef=1.0)
+    assert_allclose(est.estimate_, ref.estimate_, rtol=1e-13)
+    # Scalar bounds are broadcast to every column.
+    X01 = 2 + 3 * np.random.default_rng(0).uniform(size=(200, 3))
+    est = _fit(qmc.Halton(3, seed=0), X01, X01.sum(axis=1), bounds=(2, 5))
+    assert abs(est.estimate_ - 10.5) < 3 * est.standard_error_ + 1e-9
+
+
+def test_progress_over_folds_does_not_change_the_result(capsys):
+    f, X, y = genz_data(0)
+    kw = dict(n_samples=256, n_repeats=2, random_state=0)
+    quiet = DebiasedFunctionalEstimator(
+        LinearRegression(), sampler=uniform_sampler, **kw
+    ).fit(X, y)
+    loud = DebiasedFunctionalEstimator(
+        LinearRegression(), sampler=uniform_sampler, verbose=1, **kw
+    ).fit(X, y)
+    assert "folds" in capsys.readouterr().err
+    assert_allclose(loud.repeat_estimates_, quiet.repeat_estimates_, rtol=0)
+    assert_allclose(loud.oof_predictions_, quiet.oof_predictions_, rtol=0)

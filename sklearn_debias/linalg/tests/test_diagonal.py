@@ -18,7 +18,8 @@ def poly_matrix(n, power, seed=0):
 def test_xdiag_matches_brute_force_leave_one_out():
     n, k = 30, 6
     A = np.random.default_rng(1).standard_normal((n, n))
-    est, se = _xdiag(as_block_operator(A), 2 * k, "rademacher", 5)
+    est, se, df = _xdiag(as_block_operator(A), 2 * k, "rademacher", 5)
+    assert df == k - 1
     rng = spawn_generators(5, 1)[0]
     Omega = random_test_matrix(n, k, rng, kind="rademacher")
     ests = []

@@ -1,0 +1,48 @@
+"""Coverage of the 95% intervals on a simulator the rest of the suite never sees.
+
+A subset of the study in ``benchmarks/bench_coverage.py`` (which runs the full
+grid: three simulators, uniform and normal inputs, 400 seeds per cell): the
+OTL circuit (6-d, uniform inputs), the five functionals (mean, ``Moment(2)``,
+``Variance()``, ``ExceedanceProbability`` at the true 0.95 quantile,
+``Quantile(0.9)``), with a polynomial ridge over 400 seeds and gradient
+boosting over 150 seeds. Each cell's coverage must pass a two-sided binomial
+test of "coverage = 95%" at the 1% level (for the quantile, coverage above
+95% also passes), and the heavy-tail warning, a false alarm on this bounded
+smooth simulator, must fire on fewer than 5% of the seeds.
+About 2-3 minutes per test on one core.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from threadpoolctl import threadpool_limits
+
+_BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_coverage.py"
+
+
+def _load_bench():
+    if not _BENCH.exists():
+        pytest.skip(f"the study harness {_BENCH} is not in this checkout")
+    spec = importlib.util.spec_from_file_location("bench_coverage", _BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("surrogate, n_seeds", [("poly", 400), ("hgb", 150)])
+def test_coverage_otl_circuit_slow(surrogate, n_seeds):
+    bench = _load_bench()
+    with threadpool_limits(1):
+        summary, _ = bench.study("otl_circuit", "uniform", surrogate, range(n_seeds))
+    failures = []
+    for name, s in summary.items():
+        assert s["n_seeds"] == n_seeds
+        if not s["verdict"].startswith("ok"):
+            failures.append(f"{name}: coverage {s['coverage']:.1%} {s['verdict']}")
+        if s["heavy_tail_rate"] >= 0.05:
+            failures.append(
+                f"{name}: heavy-tail warning on {s['heavy_tail_rate']:.1%} of seeds"
+            )
+    assert not failures, "; ".join(failures)
