@@ -4,6 +4,7 @@ Debias a cheap surrogate of an expensive ground truth with a cheap unbiased
 simulation at inference time, and precondition solvers with random sketches.
 """
 
+from .decomposition import SketchedTruncatedSVD, sketched_eigsh, sketched_svd
 from .functional import (
     DebiasedFunctionalEstimator,
     ExceedanceProbability,
@@ -35,6 +36,9 @@ __all__ = [
     "SamplerMismatchWarning",
     "SimulationCalibratedRegressor",
     "SketchPreconditionedRegressor",
+    "SketchedTruncatedSVD",
     "SurrogateError",
     "Variance",
+    "sketched_eigsh",
+    "sketched_svd",
 ]

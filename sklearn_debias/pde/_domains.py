@@ -169,7 +169,7 @@ class Ball(_Domain):
 
 
 class Box(_Domain):
-    """The closed axis-aligned box ``[low_1, high_1] x ... x [low_d, high_d]``.
+    """The closed axis-aligned box with lower corner ``low`` and upper corner ``high``.
 
     Parameters
     ----------

@@ -15,9 +15,11 @@ from ._random import (
     spawn_seeds,
 )
 from ._results import (
+    BinomialBoundResult,
     ConfidenceInterval,
     EstimateResult,
     check_confidence_level,
+    clopper_pearson,
     format_table,
     normal_interval,
 )
@@ -26,10 +28,12 @@ from ._unwrap import final_estimator, unwrap_once
 from ._validation import check_returned
 
 __all__ = [
+    "BinomialBoundResult",
     "ConfidenceInterval",
     "EstimateResult",
     "SurrogateError",
     "check_confidence_level",
+    "clopper_pearson",
     "check_generator",
     "check_returned",
     "check_seed_sequence",
