@@ -5,102 +5,21 @@ package or one of its subpackages that derives from ``BaseEstimator`` is
 checked. ``FAST_PARAMS`` only makes some of them cheap to fit many times.
 """
 
-import importlib
-import importlib.util
 import inspect
-import pkgutil
 import re
 import warnings
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, clone
-from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.linear_model import Ridge
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import sklearn_debias
-from sklearn_debias import Quantile
-
-HAS_TORCH = bool(
-    importlib.util.find_spec("torch") and importlib.util.find_spec("skorch")
+from sklearn_debias.tests._estimators import (
+    FAST_PARAMS,
+    HAS_TORCH,
+    fast_estimators,
+    public_estimator_classes,
 )
-# Subpackages whose estimators need an optional extra.
-NEEDS_TORCH = {"sklearn_debias.neural"}
-
-
-def _public_modules():
-    yield sklearn_debias
-    for info in pkgutil.iter_modules(sklearn_debias.__path__):
-        if info.ispkg and not info.name.startswith("_") and info.name != "tests":
-            yield importlib.import_module(f"sklearn_debias.{info.name}")
-
-
-def _public_estimator_classes():
-    """``{name: class}`` of every exported estimator (torch ones only with torch)."""
-    found = {}
-    for module in _public_modules():
-        if module.__name__ in NEEDS_TORCH and not HAS_TORCH:
-            continue
-        for name in getattr(module, "__all__", []):
-            obj = getattr(module, name)
-            if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
-                found[obj.__name__] = obj
-    return found
-
-
-class _StandardNormal:
-    """Like ``scipy.stats.norm()`` but with a repr stable across xdist workers."""
-
-    def rvs(self, size, random_state):
-        return random_state.standard_normal(size)
-
-    def __repr__(self):
-        return "StandardNormal()"
-
-
-# Constructor parameters that make an estimator cheap to fit many times, and
-# extra configurations worth checking; a discovered class absent here is
-# checked with its defaults. The default surrogates (slow Gaussian processes)
-# are exercised by each subpackage's own tests.
-FAST_PARAMS = {
-    "DebiasedFunctionalEstimator": [
-        dict(estimator=Ridge()),
-        dict(
-            estimator=Ridge(alpha=1e-3),
-            sampler=_StandardNormal(),
-            n_samples=200,
-            random_state=0,
-        ),
-        dict(
-            estimator=Ridge(),
-            functional=Quantile(0.5),
-            sampler=_StandardNormal(),
-            n_samples=200,
-            random_state=0,
-        ),
-    ],
-    "SketchPreconditionedRegressor": [
-        dict(),
-        dict(alpha=1.0, solver="iterative_sketching"),
-    ],
-    "WarpedGaussianProcessRegressor": [
-        dict(gaussian_process=GaussianProcessRegressor(normalize_y=True)),
-        dict(gaussian_process=GaussianProcessRegressor(), warp="identity"),
-    ],
-    # pde=None, as the checks build it: surrogate predictions, with a warning.
-    "SimulationCalibratedRegressor": [dict(), dict(estimator=Ridge())],
-    "MLPSurrogate": [
-        dict(hidden_layer_sizes=(16,), max_epochs=20, lr=3e-2, batch_size=256)
-    ],
-}
-
-
-def _estimators():
-    for name, cls in sorted(_public_estimator_classes().items()):
-        for params in FAST_PARAMS.get(name, [dict()]):
-            yield cls(**params)
-
 
 # Expected failures, each with its reason: {estimator class name: {check: reason}}.
 # None so far.
@@ -112,12 +31,13 @@ def _expected_failed_checks(estimator):
 
 
 def test_every_public_estimator_is_discovered():
-    names = set(_public_estimator_classes())
+    names = set(public_estimator_classes())
     expected = {
         "DebiasedFunctionalEstimator",
         "SimulationCalibratedRegressor",
         "SketchPreconditionedRegressor",
         "WarpedGaussianProcessRegressor",
+        "SketchedTruncatedSVD",
     }
     if HAS_TORCH:
         expected.add("MLPSurrogate")
@@ -127,7 +47,7 @@ def test_every_public_estimator_is_discovered():
 
 
 @parametrize_with_checks(
-    list(_estimators()), expected_failed_checks=_expected_failed_checks
+    list(fast_estimators()), expected_failed_checks=_expected_failed_checks
 )
 def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
@@ -153,7 +73,7 @@ def _documented(doc, section):
 
 @pytest.mark.parametrize(
     "cls",
-    sorted(_public_estimator_classes().values(), key=lambda c: c.__name__),
+    sorted(public_estimator_classes().values(), key=lambda c: c.__name__),
     ids=lambda c: c.__name__,
 )
 def test_parameters_and_attributes_documented(cls):
@@ -182,7 +102,7 @@ def test_parameters_and_attributes_documented(cls):
 
 @pytest.mark.parametrize(
     "estimator",
-    [e for e in _estimators() if "random_state" in e.get_params()],
+    [e for e in fast_estimators() if "random_state" in e.get_params()],
     ids=repr,
 )
 def test_results_depend_on_random_state_only(estimator):

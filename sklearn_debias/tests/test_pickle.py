@@ -1,29 +1,22 @@
 """Every shipped equation and every public estimator pickles.
 
-The estimators are discovered as in ``test_common.py`` and built with its
-cheap ``FAST_PARAMS``; each is fitted, round-tripped through :mod:`pickle`
-and through ``joblib.dump``/``joblib.load``, and must predict exactly as
-before. Torch-backed estimators are skipped only when torch is missing.
+The estimators are discovered and built with cheap parameters by
+``_estimators.py``, as for ``test_common.py``; each is fitted, round-tripped
+through :mod:`pickle` and through ``joblib.dump``/``joblib.load``, and must
+predict exactly as before. Torch-backed estimators are skipped only when
+torch is missing.
 """
 
-import importlib
-import importlib.util
-import inspect
 import io
 import pickle
-import pkgutil
 import warnings
 
 import joblib
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, clone
-from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.base import clone
 from sklearn.kernel_ridge import KernelRidge
-from sklearn.linear_model import Ridge
 
-import sklearn_debias
-from sklearn_debias import Quantile
 from sklearn_debias.pde import (
     SimulationCalibratedRegressor,
     diffusion_reaction,
@@ -31,84 +24,9 @@ from sklearn_debias.pde import (
     lqg,
     viscous_burgers,
 )
+from sklearn_debias.tests._estimators import fast_estimators
 
-HAS_TORCH = bool(
-    importlib.util.find_spec("torch") and importlib.util.find_spec("skorch")
-)
-NEEDS_TORCH = {"sklearn_debias.neural"}
 EQUATIONS = [viscous_burgers, linear_convection_diffusion, lqg, diffusion_reaction]
-
-
-def _public_estimator_classes():
-    """``{name: class}`` of every exported estimator, as ``test_common`` finds them."""
-    modules = [sklearn_debias] + [
-        importlib.import_module(f"sklearn_debias.{info.name}")
-        for info in pkgutil.iter_modules(sklearn_debias.__path__)
-        if info.ispkg and not info.name.startswith("_") and info.name != "tests"
-    ]
-    found = {}
-    for module in modules:
-        if module.__name__ in NEEDS_TORCH and not HAS_TORCH:
-            continue
-        for name in getattr(module, "__all__", []):
-            obj = getattr(module, name)
-            if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
-                found[obj.__name__] = obj
-    return found
-
-
-def _standard_normal(size, random_state):
-    return random_state.standard_normal(size)
-
-
-class _StandardNormal:
-    """A sampler defined at module level, so that it pickles."""
-
-    def rvs(self, size, random_state):
-        return _standard_normal(size, random_state)
-
-    def __repr__(self):
-        return "StandardNormal()"
-
-
-# Cheap parameters, as test_common's FAST_PARAMS.
-FAST_PARAMS = {
-    "DebiasedFunctionalEstimator": [
-        dict(estimator=Ridge()),
-        dict(
-            estimator=Ridge(alpha=1e-3),
-            sampler=_StandardNormal(),
-            n_samples=200,
-            random_state=0,
-        ),
-        dict(
-            estimator=Ridge(),
-            functional=Quantile(0.5),
-            sampler=_StandardNormal(),
-            n_samples=200,
-            random_state=0,
-        ),
-    ],
-    "SketchPreconditionedRegressor": [
-        dict(),
-        dict(alpha=1.0, solver="iterative_sketching"),
-        dict(sketch_size=30, random_state=0),
-    ],
-    "WarpedGaussianProcessRegressor": [
-        dict(gaussian_process=GaussianProcessRegressor(normalize_y=True)),
-        dict(gaussian_process=GaussianProcessRegressor(), warp="identity"),
-    ],
-    "SimulationCalibratedRegressor": [dict(), dict(estimator=Ridge())],
-    "MLPSurrogate": [
-        dict(hidden_layer_sizes=(16,), max_epochs=20, lr=3e-2, batch_size=256)
-    ],
-}
-
-
-def _estimators():
-    for name, cls in sorted(_public_estimator_classes().items()):
-        for params in FAST_PARAMS.get(name, [dict()]):
-            yield cls(**params)
 
 
 def _round_trips(obj):
@@ -156,7 +74,7 @@ def test_every_shipped_equation_pickles(factory):
 
 
 @pytest.mark.parametrize(
-    "estimator", list(_estimators()), ids=lambda e: repr(e).replace("\n", "")
+    "estimator", list(fast_estimators()), ids=lambda e: repr(e).replace("\n", "")
 )
 def test_every_public_estimator_pickles_fitted(estimator):
     rng = np.random.default_rng(0)
