@@ -40,8 +40,13 @@ MATRICES = _matrices()
 
 
 def _covers(res, truth):
+    # An estimate within rounding of the truth counts as covered: on A = I
+    # XNysTrace is exact to 2e-16 relative and its jackknife s.e. is of the
+    # same size, so the interval can miss by one ulp (87% "coverage" at 40
+    # products without this tolerance).
     low, high = res.confidence_interval(0.95)
-    return (low <= truth) & (truth <= high)
+    slack = 64 * np.finfo(float).eps * abs(truth)
+    return (low - slack <= truth) & (truth <= high + slack)
 
 
 @pytest.mark.slow
