@@ -231,6 +231,45 @@ class SparseSignEmbedding(_Embedding):
         indptr = np.arange(0, count * zeta + 1, zeta, dtype=np.int64)
         return sp.csc_array((data.ravel(), rows.ravel(), indptr), shape=(d, count))
 
+    # Rows of A per fixed global block (the unit the seeds are attached to).
+    block_rows = _SPARSE_CHUNK_ROWS
+
+    def block_part(self, c, arrays, row_scale=None):
+        """``S[:, block c] @ diag(row_scale) @ A`` for arrays holding block ``c``.
+
+        The contribution of the fixed global row block ``c`` alone, computed
+        exactly as :meth:`apply_many` computes it: summed in the order of
+        :func:`~sklearn_debias.utils.threaded_sum`, the parts reproduce
+        ``apply_many`` bit for bit (used by the chunked sketch of dask arrays).
+
+        Parameters
+        ----------
+        c : int
+            Block index.
+        arrays : list of ndarray or ShiftedRows
+            Rows ``[c * block_rows, (c + 1) * block_rows)`` of each matrix.
+        row_scale : ndarray or None
+            The same rows of the row scale.
+
+        Returns
+        -------
+        parts : list of ndarray
+        """
+        chunks, out = {}, []
+        for A in arrays:
+            dtype = _sketch_dtype(A)
+            if dtype not in chunks:
+                C = self._chunk(c, dtype)
+                if row_scale is not None:
+                    C.data *= np.repeat(row_scale, self.zeta)
+                chunks[dtype] = C
+            out.append(
+                _block_product(
+                    chunks[dtype], A.astype(dtype, copy=False), 0, A.shape[0]
+                )
+            )
+        return out
+
     def _apply_many(self, arrays, row_scale):
         dtypes = [_sketch_dtype(A) for A in arrays]
         blocks = []
@@ -293,6 +332,27 @@ class GaussianEmbedding(_Embedding):
             return [_block_product(S, A, start, stop)]
 
         return _parallel.threaded_sum(part, len(self._seeds))[0]
+
+    # Rows of A per fixed global block (the unit the seeds are attached to).
+    block_rows = _CHUNK_ROWS
+
+    def block_part(self, c, arrays, row_scale=None):
+        """``S[:, block c] @ diag(row_scale) @ A`` for arrays holding block ``c``.
+
+        See :meth:`SparseSignEmbedding.block_part`.
+        """
+        d, out = self.shape[0], []
+        for A in arrays:
+            dtype = _sketch_dtype(A)
+            count = A.shape[0]
+            S = np.random.default_rng(self._seeds[c]).standard_normal(
+                (d, count), dtype=dtype
+            )
+            S *= 1.0 / np.sqrt(d)
+            if row_scale is not None:
+                S *= row_scale.astype(dtype)
+            out.append(_block_product(S, A.astype(dtype, copy=False), 0, count))
+        return out
 
 
 class SRTTEmbedding(_Embedding):

@@ -10,6 +10,7 @@ from ._progress import progress
 from ._random import (
     check_generator,
     check_seed_sequence,
+    child_int_seed,
     child_seed,
     spawn_generators,
     spawn_seeds,
@@ -38,6 +39,7 @@ __all__ = [
     "check_returned",
     "check_seed_sequence",
     "checked_fit",
+    "child_int_seed",
     "child_seed",
     "checked_predict",
     "final_estimator",

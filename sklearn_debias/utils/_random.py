@@ -23,6 +23,7 @@ __all__ = [
     "check_seed_sequence",
     "check_generator",
     "child_seed",
+    "child_int_seed",
     "spawn_seeds",
     "spawn_generators",
 ]
@@ -162,3 +163,29 @@ def spawn_generators(random_state, n):
     generators : list of numpy.random.Generator
     """
     return [np.random.default_rng(s) for s in spawn_seeds(random_state, n)]
+
+
+def child_int_seed(random_state, index):
+    """An integer seed from child ``index``, for estimators that want an int.
+
+    scikit-learn estimators take an ``int`` (or a ``RandomState``) as
+    ``random_state``; this is the one way the package turns a child of its
+    seed sequence (:func:`child_seed`) into one, in ``[0, 2**31)``.
+
+    Parameters
+    ----------
+    random_state : int, None, RandomState, Generator or SeedSequence
+    index : int
+        Non-negative child index.
+
+    Returns
+    -------
+    seed : int
+
+    Examples
+    --------
+    >>> from sklearn_debias.utils import child_int_seed
+    >>> child_int_seed(7, 0) == child_int_seed(7, 0) != child_int_seed(7, 1)
+    True
+    """
+    return int(np.random.default_rng(child_seed(random_state, index)).integers(2**31))
