@@ -17,6 +17,11 @@ from .functional import (
     SamplerMismatchWarning,
     Variance,
 )
+from .kernel_ridge import (
+    NystromKernelRidge,
+    ScalableGaussianProcessRegressor,
+    SketchPreconditionedKernelRidge,
+)
 from .linear_model import SketchPreconditionedRegressor
 from .pde import SimulationCalibratedRegressor
 from .utils import ConfidenceInterval, SurrogateError
@@ -31,10 +36,13 @@ __all__ = [
     "HeavyTailWarning",
     "Mean",
     "Moment",
+    "NystromKernelRidge",
     "Quantile",
     "RareEventWarning",
     "SamplerMismatchWarning",
+    "ScalableGaussianProcessRegressor",
     "SimulationCalibratedRegressor",
+    "SketchPreconditionedKernelRidge",
     "SketchPreconditionedRegressor",
     "SketchedTruncatedSVD",
     "SurrogateError",

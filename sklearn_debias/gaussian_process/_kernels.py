@@ -14,36 +14,57 @@ mixed smoothness, the setting of quasi-Monte Carlo theory), and a kink
 along x_i = u_i costs it one kernel section, not an infinite series.
 """
 
+from __future__ import annotations
+
 import numpy as np
+from scipy.spatial.distance import cdist
 from sklearn.gaussian_process.kernels import (
+    RBF,
+    ConstantKernel,
     Hyperparameter,
     Kernel,
     NormalizedKernelMixin,
+    Product,
     StationaryKernelMixin,
+    Sum,
+    WhiteKernel,
 )
 
-# nu -> (g(r), d g / d log l divided by g(r)) for the one-dimensional factor
-# g at scaled distance r = |x - y| / l; d r / d log l = -r.
-_SQRT3, _SQRT5 = np.sqrt(3.0), np.sqrt(5.0)
+from ..utils._typing import ArrayLike
+
+
+# Each one-dimensional factor is g(r) = p(t) exp(-t) with t = c r, r the
+# scaled distance |x - y| / l; nu -> (c, p, h) with h(t) = d log g / d log l
+# (d r / d log l = -r). The product over features is then
+# exp(-sum_i t_i) prod_i p(t_i): one exponential of a weighted L1 distance.
+# p works in place on its argument (a fresh array).
+def _p15(t):
+    t += 1.0
+    return t
+
+
+def _p25(t):
+    u = t / 3.0
+    u += 1.0
+    u *= t
+    u += 1.0
+    return u
+
+
 _FACTORS = {
-    0.5: (
-        lambda r: np.exp(-r),
-        lambda r: r,
-    ),
-    1.5: (
-        lambda r: (1.0 + _SQRT3 * r) * np.exp(-_SQRT3 * r),
-        lambda r: 3.0 * r**2 / (1.0 + _SQRT3 * r),
-    ),
-    2.5: (
-        lambda r: (1.0 + _SQRT5 * r + 5.0 * r**2 / 3.0) * np.exp(-_SQRT5 * r),
-        lambda r: (
-            (5.0 / 3.0)
-            * r**2
-            * (1.0 + _SQRT5 * r)
-            / (1.0 + _SQRT5 * r + 5.0 * r**2 / 3.0)
-        ),
-    ),
+    0.5: (1.0, None, lambda t: t),
+    1.5: (np.sqrt(3.0), _p15, lambda t: t**2 / (1.0 + t)),
+    2.5: (np.sqrt(5.0), _p25, lambda t: t**2 * (1.0 + t) / (3.0 + t * (3.0 + t))),
 }
+
+# Elements of the (n, n, features) blocks of the gradient code: a few MB.
+_BLOCK_ELEMENTS = 2**20
+
+
+def _feature_blocks(n_pairs, n_features):
+    """Slices of features whose (n_pairs, features) blocks fit the budget."""
+    step = max(1, _BLOCK_ELEMENTS // max(n_pairs, 1))
+    return [slice(i, i + step) for i in range(0, n_features, step)]
 
 
 class TensorProductMatern(StationaryKernelMixin, NormalizedKernelMixin, Kernel):
@@ -97,17 +118,22 @@ class TensorProductMatern(StationaryKernelMixin, NormalizedKernelMixin, Kernel):
     0.13
     """
 
-    def __init__(self, length_scale=1.0, length_scale_bounds=(1e-5, 1e5), nu=0.5):
+    def __init__(
+        self,
+        length_scale: float | ArrayLike = 1.0,
+        length_scale_bounds: tuple[float, float] | str = (1e-5, 1e5),
+        nu: float = 0.5,
+    ) -> None:
         self.length_scale = length_scale
         self.length_scale_bounds = length_scale_bounds
         self.nu = nu
 
     @property
-    def anisotropic(self):
+    def anisotropic(self) -> bool:
         return np.iterable(self.length_scale) and len(self.length_scale) > 1
 
     @property
-    def hyperparameter_length_scale(self):
+    def hyperparameter_length_scale(self) -> Hyperparameter:
         if self.anisotropic:
             return Hyperparameter(
                 "length_scale",
@@ -125,7 +151,36 @@ class TensorProductMatern(StationaryKernelMixin, NormalizedKernelMixin, Kernel):
                 f"nu must be one of {sorted(_FACTORS)}; got {self.nu!r}"
             ) from None
 
-    def __call__(self, X, Y=None, eval_gradient=False):
+    def _scaled(self, X):
+        """``X`` times ``c / l`` per feature: the factors' arguments ``t``."""
+        c, p, h = self._factor_functions()
+        X = np.atleast_2d(X)
+        length_scale = np.squeeze(np.asarray(self.length_scale, dtype=float))
+        if length_scale.ndim == 1 and length_scale.shape[0] != X.shape[1]:
+            raise ValueError(
+                f"length_scale has {length_scale.shape[0]} entries but X has "
+                f"{X.shape[1]} features"
+            )
+        return X * (c / np.broadcast_to(length_scale, (X.shape[1],))), p, h
+
+    def _value(self, S, T):
+        """``k`` between rows of the scaled inputs ``S`` and ``T``."""
+        _, p, _ = self._factor_functions()
+        K = cdist(S, T, "cityblock")
+        np.negative(K, out=K)
+        np.exp(K, out=K)
+        if p is not None:
+            # One feature at a time: memory (n_X, n_Y), not (n_X, n_Y, d).
+            t = np.empty_like(K)
+            for i in range(S.shape[1]):
+                np.subtract(S[:, i, None], T[None, :, i], out=t)
+                np.abs(t, out=t)
+                K *= p(t)
+        return K
+
+    def __call__(
+        self, X: ArrayLike, Y: ArrayLike | None = None, eval_gradient: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Return ``k(X, Y)`` and, optionally, its gradient.
 
         Parameters
@@ -143,36 +198,57 @@ class TensorProductMatern(StationaryKernelMixin, NormalizedKernelMixin, Kernel):
         K_gradient : ndarray of shape (n_samples_X, n_samples_X, n_dims)
             Only when ``eval_gradient`` is true.
         """
-        g, dlog = self._factor_functions()
-        X = np.atleast_2d(X)
-        length_scale = np.squeeze(np.asarray(self.length_scale, dtype=float))
-        if length_scale.ndim == 1 and length_scale.shape[0] != X.shape[1]:
-            raise ValueError(
-                f"length_scale has {length_scale.shape[0]} entries but X has "
-                f"{X.shape[1]} features"
-            )
-        if Y is None:
-            Y = X
-        elif eval_gradient:
+        S, _, h = self._scaled(X)
+        if Y is not None and eval_gradient:
             raise ValueError("Gradient can only be evaluated when Y is None.")
-        Y = np.atleast_2d(Y)
-        scales = np.broadcast_to(length_scale, (X.shape[1],))
+        T = S if Y is None else self._scaled(Y)[0]
+        K = self._value(S, T)
         if not eval_gradient:
-            # One feature at a time: memory (n_X, n_Y), not (n_X, n_Y, d).
-            K = np.ones((X.shape[0], Y.shape[0]))
-            for i, scale in enumerate(scales):
-                K *= g(np.abs(X[:, i, None] - Y[None, :, i]) / scale)
             return K
-        R = np.abs(X[:, None, :] - Y[None, :, :]) / scales
-        K = np.prod(g(R), axis=-1)
         if self.hyperparameter_length_scale.fixed:
-            return K, np.empty((X.shape[0], X.shape[0], 0))
-        D = K[..., None] * dlog(R)
+            return K, np.empty((S.shape[0], S.shape[0], 0))
+        D = K[..., None] * h(np.abs(S[:, None, :] - S[None, :, :]))
         if not self.anisotropic:
             D = D.sum(axis=-1, keepdims=True)
         return K, D
 
-    def __repr__(self):
+    def _value_and_vjp(self, X):
+        """``k(X, X)`` and ``W -> sum_ab W_ab dk_ab / dtheta`` for symmetric W.
+
+        The contraction of the gradient that the marginal likelihood needs.
+        The (n, n, n_features) array of scaled distances is formed once, for
+        the value and the gradient, when it fits a few MB; otherwise the
+        features are taken in blocks of bounded memory.
+        """
+        S, p, h = self._scaled(X)
+        n, d = S.shape
+        fixed = self.hyperparameter_length_scale.fixed
+        if fixed or n * n * d > _BLOCK_ELEMENTS:
+            K = self._value(S, S)
+            T = None
+        else:
+            T = np.abs(S[:, None, :] - S[None, :, :])
+            K = np.exp(-T.sum(axis=-1))
+            if p is not None:
+                K *= np.prod(p(T.copy()), axis=-1)
+        if fixed:
+            return K, lambda W: np.empty(0)
+
+        def vjp(W):
+            M = (W * K).ravel()
+            if T is not None:
+                grad = M @ h(T).reshape(n * n, d)
+            else:
+                grad = np.empty(d)
+                for block in _feature_blocks(n * n, d):
+                    Sb = S[:, block]
+                    H = h(np.abs(Sb[:, None, :] - Sb[None, :, :]))
+                    grad[block] = M @ H.reshape(n * n, -1)
+            return grad if self.anisotropic else grad.sum(keepdims=True)
+
+        return K, vjp
+
+    def __repr__(self) -> str:
         ls = np.ravel(self.length_scale)
         ls_text = (
             "[" + ", ".join(f"{v:.3g}" for v in ls) + "]"
@@ -180,3 +256,72 @@ class TensorProductMatern(StationaryKernelMixin, NormalizedKernelMixin, Kernel):
             else f"{ls[0]:.3g}"
         )
         return f"{type(self).__name__}(length_scale={ls_text}, nu={self.nu:g})"
+
+
+def _rbf_value_and_vjp(kernel, X):
+    """sklearn's ``RBF``: ``k(X, X)`` and its gradient contraction."""
+    length_scale = np.asarray(kernel.length_scale, dtype=float)
+    S = X / length_scale
+    S = S - S.mean(axis=0)  # distances are unchanged; products better scaled
+    K = np.exp(-0.5 * cdist(S, S, "sqeuclidean"))
+    if kernel.hyperparameter_length_scale.fixed:
+        return K, lambda W: np.empty(0)
+
+    def vjp(W):
+        # sum_ab M_ab (s_ai - s_bi)^2 = 2 sum_a (M 1)_a s_ai^2 - 2 s_i' M s_i
+        # for symmetric M, with dk / dlog l_i = k (s_ai - s_bi)^2.
+        M = W * K
+        grad = 2.0 * (M.sum(axis=1) @ S**2) - 2.0 * np.einsum("ai,ai->i", S, M @ S)
+        return grad if kernel.anisotropic else grad.sum(keepdims=True)
+
+    return K, vjp
+
+
+def _kernel_value_and_vjp(kernel, X):
+    """``K = kernel(X)`` and ``vjp: W -> sum_ab W_ab dK_ab / dtheta``.
+
+    ``W`` must be symmetric (in the marginal likelihood it is
+    ``alpha alpha' - K^-1``). Sums, products, constants, white noise, RBF
+    and :class:`TensorProductMatern` are contracted without forming the
+    (n, n, n_dims) gradient; any other kernel falls back to its own
+    ``eval_gradient``. The entries follow ``kernel.theta``.
+    """
+    if isinstance(kernel, Sum | Product):
+        K1, vjp1 = _kernel_value_and_vjp(kernel.k1, X)
+        K2, vjp2 = _kernel_value_and_vjp(kernel.k2, X)
+        if isinstance(kernel, Sum):
+            return K1 + K2, lambda W: np.concatenate([vjp1(W), vjp2(W)])
+        return K1 * K2, lambda W: np.concatenate([vjp1(W * K2), vjp2(W * K1)])
+    if type(kernel) is ConstantKernel and np.ndim(kernel.constant_value) == 0:
+        value = float(kernel.constant_value)
+        fixed = kernel.hyperparameter_constant_value.fixed
+        K = np.full((X.shape[0], X.shape[0]), value)
+        return K, lambda W: np.empty(0) if fixed else np.array([value * W.sum()])
+    if type(kernel) is WhiteKernel and np.ndim(kernel.noise_level) == 0:
+        value = float(kernel.noise_level)
+        fixed = kernel.hyperparameter_noise_level.fixed
+        K = value * np.eye(X.shape[0])
+        return K, lambda W: np.empty(0) if fixed else np.array([value * np.trace(W)])
+    if type(kernel) is RBF:
+        return _rbf_value_and_vjp(kernel, X)
+    if isinstance(kernel, TensorProductMatern):
+        return kernel._value_and_vjp(X)
+    K, dK = kernel(X, eval_gradient=True)
+    return K, lambda W: W.ravel() @ dK.reshape(-1, dK.shape[-1])
+
+
+def _kernel_cross(kernel, X, Y):
+    """``kernel(X, Y)``, with sums and constant factors applied in place."""
+    if isinstance(kernel, Sum):
+        K = _kernel_cross(kernel.k1, X, Y)
+        K += _kernel_cross(kernel.k2, X, Y)
+        return K
+    if isinstance(kernel, Product):
+        for const, other in ((kernel.k1, kernel.k2), (kernel.k2, kernel.k1)):
+            if type(const) is ConstantKernel and np.ndim(const.constant_value) == 0:
+                K = _kernel_cross(other, X, Y)
+                K *= float(const.constant_value)
+                return K
+    if type(kernel) is WhiteKernel:
+        return np.zeros((X.shape[0], Y.shape[0]))  # k(x, y) for distinct x, y
+    return kernel(X, Y)

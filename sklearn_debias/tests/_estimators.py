@@ -89,6 +89,12 @@ FAST_PARAMS = {
         dict(gaussian_process=GaussianProcessRegressor(), warp="identity"),
     ],
     "SketchedTruncatedSVD": [dict(), dict(algorithm="epsi", centering=True)],
+    # solver="auto" is exact (Cholesky) on small data: check the PCG path too.
+    "ScalableGaussianProcessRegressor": [dict(), dict(solver="pcg", random_state=0)],
+    # Blockwise products (K not stored) and a tight tolerance for Falkon, whose
+    # default (1e-6) is looser than the checks' equivalence tests.
+    "SketchPreconditionedKernelRidge": [dict(), dict(max_memory=0, rank=4)],
+    "NystromKernelRidge": [dict(tol=1e-10)],
     # pde=None, as the checks build it: surrogate predictions, with a warning.
     "SimulationCalibratedRegressor": [dict(), dict(estimator=Ridge())],
     "MLPSurrogate": [

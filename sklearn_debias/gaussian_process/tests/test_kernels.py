@@ -120,3 +120,74 @@ def test_bad_parameters(X):
         TensorProductMatern([1.0, 2.0])(X)
     with pytest.raises(ValueError, match="Y is None"):
         TensorProductMatern()(X, X, eval_gradient=True)
+
+
+# --- the contracted gradient of the marginal likelihood ---------------------------
+
+
+def _default_like_kernel(d, nu=1.5, tpm_length_scale=None):
+    ls = np.linspace(0.4, 1.7, d)
+    return (
+        ConstantKernel(1.3) * RBF(ls)
+        + ConstantKernel(0.2)
+        * TensorProductMatern(
+            ls[::-1] if tpm_length_scale is None else tpm_length_scale, nu=nu
+        )
+        + WhiteKernel(1e-3)
+    )
+
+
+@pytest.mark.parametrize("nu", NUS)
+@pytest.mark.parametrize("tpm_length_scale", [None, 0.8])
+@pytest.mark.parametrize("blocked", [False, True])
+def test_contracted_gradient_equals_full_gradient(
+    monkeypatch, nu, tpm_length_scale, blocked
+):
+    # vjp(W) = sum_ab W_ab dK_ab / dtheta, against the (n, n, n_dims) gradient
+    # of sklearn's kernel algebra; "blocked" forces the bounded-memory path.
+    from sklearn_debias.gaussian_process import _kernels
+
+    if blocked:
+        monkeypatch.setattr(_kernels, "_BLOCK_ELEMENTS", 50)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(25, 4))
+    kernel = _default_like_kernel(4, nu, tpm_length_scale) + ConstantKernel(
+        0.5
+    ) * Matern(1.0, nu=2.5)  # a kernel without a fast path: the fallback
+    K, dK = kernel(X, eval_gradient=True)
+    K_fast, vjp = _kernels._kernel_value_and_vjp(kernel, X)
+    W = rng.normal(size=(25, 25))
+    W += W.T
+    assert_allclose(K_fast, K, rtol=1e-13, atol=1e-15)
+    assert_allclose(vjp(W), np.einsum("ij,ijk->k", W, dK), rtol=1e-10, atol=1e-12)
+
+
+def test_contracted_gradient_of_fixed_hyperparameters_is_empty(X):
+    from sklearn_debias.gaussian_process._kernels import _kernel_value_and_vjp
+
+    kernel = (
+        ConstantKernel(2.0, "fixed") * RBF(1.0, "fixed")
+        + TensorProductMatern([1.0, 2.0, 3.0], "fixed")
+        + WhiteKernel(1e-3, "fixed")
+    )
+    K, vjp = _kernel_value_and_vjp(kernel, X)
+    assert_allclose(K, kernel(X))
+    assert vjp(np.eye(len(X))).shape == (0,)
+
+
+@pytest.mark.parametrize("nu", NUS)
+def test_cross_kernel_equals_kernel_call(nu):
+    from sklearn_debias.gaussian_process._kernels import _kernel_cross
+
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(7, 3)), rng.normal(size=(11, 3))
+    kernel = _default_like_kernel(3, nu) + ConstantKernel(0.5) * Matern(1.0)
+    assert_allclose(_kernel_cross(kernel, X, Y), kernel(X, Y), rtol=1e-13)
+
+
+@pytest.mark.parametrize("nu", NUS)
+def test_far_apart_points_underflow_to_zero_not_nan(nu):
+    # exp(-sum t) underflows before prod p(t) could overflow.
+    X = np.array([[0.0] * 40, [1e4] * 40])
+    K = TensorProductMatern(1.0, nu=nu)(X)
+    assert_allclose(K, np.eye(2))

@@ -158,3 +158,101 @@ def test_bad_parameters(data):
         )
     with pytest.raises(ValueError, match="NaN"):
         WarpedGaussianProcessRegressor(_gp()).fit(X, np.where(y > 0.5, np.nan, y))
+
+
+# --- the default's Gaussian process: sklearn's model, computed faster -------------
+
+
+def _default_and_sklearn(X, y):
+    """The default's fitted Gaussian process and sklearn's, same kernel, unfitted."""
+    from sklearn_debias.gaussian_process._warped import default_gaussian_process
+
+    ours = fit_quiet(default_gaussian_process(X.shape[1], random_state=0)[-1], X, y)
+    theirs = GaussianProcessRegressor(ours.kernel_, normalize_y=True, optimizer=None)
+    return ours, fit_quiet(theirs, X, y)
+
+
+@pytest.mark.parametrize("two_targets", [False, True])
+def test_likelihood_and_gradient_equal_sklearns(data, two_targets):
+    X, _ = data
+    y = _peaks(X)
+    if two_targets:
+        y = np.column_stack([y, np.sin(5 * X[:, 0])])
+    ours, theirs = _default_and_sklearn(X, y)
+    rng = np.random.default_rng(1)
+    bounds = ours.kernel_.bounds
+    for _ in range(3):
+        theta = rng.uniform(bounds[:, 0], bounds[:, 1] * 0.3)
+        lml, grad = ours.log_marginal_likelihood(theta, eval_gradient=True)
+        lml_ref, grad_ref = theirs.log_marginal_likelihood(theta, eval_gradient=True)
+        assert_allclose(lml, lml_ref, rtol=1e-10)
+        assert_allclose(grad, grad_ref, rtol=1e-7, atol=1e-7 * np.abs(grad_ref).max())
+    # Without the gradient it is sklearn's own computation.
+    assert ours.log_marginal_likelihood(theta) == pytest.approx(lml_ref, rel=1e-10)
+
+
+def test_likelihood_gradient_matches_finite_differences(data):
+    X, _ = data
+    ours, _ = _default_and_sklearn(X, _peaks(X))
+    theta = ours.kernel_.theta
+    _, grad = ours.log_marginal_likelihood(theta, eval_gradient=True)
+    eps = 1e-6
+    for j in range(len(theta)):
+        step = np.zeros_like(theta)
+        step[j] = eps
+        numeric = (
+            ours.log_marginal_likelihood(theta + step)
+            - ours.log_marginal_likelihood(theta - step)
+        ) / (2 * eps)
+        assert numeric == pytest.approx(grad[j], rel=1e-4, abs=1e-4)
+
+
+def test_non_positive_definite_kernel_gives_minus_infinity(data):
+    X, _ = data
+    ours, _ = _default_and_sklearn(X, _peaks(X))
+    ours.alpha = -10.0  # K - 10 I is indefinite
+    lml, grad = ours.log_marginal_likelihood(ours.kernel_.theta, eval_gradient=True)
+    assert lml == -np.inf and np.all(grad == 0)
+
+
+@pytest.mark.parametrize("return_std", [False, True])
+def test_blocked_predictions_equal_sklearns(monkeypatch, data, return_std):
+    from sklearn_debias.gaussian_process import _warped
+
+    monkeypatch.setattr(_warped, "_PREDICT_BLOCK_ELEMENTS", 7 * 40)  # 7 rows a block
+    X, X_test = data
+    ours, theirs = _default_and_sklearn(X, _peaks(X))
+    got = ours.predict(X_test, return_std=return_std)
+    expected = theirs.predict(X_test, return_std=return_std)
+    assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    # The covariance is sklearn's own computation.
+    assert_allclose(
+        ours.predict(X_test[:5], return_cov=True)[1],
+        theirs.predict(X_test[:5], return_cov=True)[1],
+    )
+
+
+def test_one_blas_thread_during_fit_then_restored(monkeypatch, data):
+    from threadpoolctl import threadpool_info
+
+    from sklearn_debias.gaussian_process import _warped
+
+    before = [lib["num_threads"] for lib in threadpool_info()]
+    seen = []
+    original = _warped._GaussianProcess.log_marginal_likelihood
+
+    def spy(self, *args, **kwargs):
+        seen.append(
+            max(
+                lib["num_threads"]
+                for lib in threadpool_info()
+                if lib["user_api"] == "blas"
+            )
+        )
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(_warped._GaussianProcess, "log_marginal_likelihood", spy)
+    X, _ = data
+    _default_and_sklearn(X, _peaks(X))
+    assert seen and set(seen) == {1}
+    assert [lib["num_threads"] for lib in threadpool_info()] == before
