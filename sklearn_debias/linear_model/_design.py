@@ -230,3 +230,198 @@ class RegressionOperator(LeastSquaresOperator):
         if self.alpha > 0:
             b = np.vstack([b, np.zeros((self.shape[1], b.shape[1]))])
         return b - self.matmat(z)
+
+
+def _chunk_operator(Xc, Yc, swc, params):
+    """The chunk's rows of the (unaugmented) operator, as a RegressionOperator."""
+    x_mean, y_mean, col_scale, center_blocks = params
+    return RegressionOperator(
+        Xc, Yc, swc, x_mean, y_mean, col_scale, 0.0, center_blocks=center_blocks
+    )
+
+
+def _chunk_pass(Xc, Yc, swc, w, residual, params):
+    if Xc.shape[0] == 0:
+        return [np.zeros(w.shape), np.zeros(w.shape[1])]
+    op = _chunk_operator(Xc, Yc, swc, params)
+    return list(op._pass(w, residual=residual))
+
+
+def _chunk_accurate(Xc, Yc, swc, z, params):
+    return [_chunk_operator(Xc, Yc, swc, params).residual_gradient_accurate(z)]
+
+
+class ChunkedRegressionOperator(LeastSquaresOperator):
+    """:class:`RegressionOperator` over row-chunked dask ``X``, ``Y`` and weights.
+
+    Every fused pass runs :class:`RegressionOperator`'s pass on each
+    (persisted) chunk on the workers and sums the ``n``-sized results by
+    :meth:`~sklearn_debias._randnla._chunked.ChunkedOperator.map_reduce`; the
+    ridge rows are added on the client. ``m``-sized vectors never reach the
+    client, so only the fused passes are offered (CG and iterative
+    sketching, not LSQR/LSMR).
+
+    Parameters
+    ----------
+    chunked : ChunkedOperator
+        Over ``X``.
+    Y : dask.array.Array of shape (m, k)
+        With ``X``'s row chunks.
+    sqrt_weights : dask.array.Array of shape (m,) or None
+        With ``X``'s row chunks.
+    x_mean, y_mean, col_scale, alpha, center_blocks
+        As for :class:`RegressionOperator`.
+    """
+
+    def __init__(
+        self,
+        chunked,
+        Y,
+        sqrt_weights,
+        x_mean,
+        y_mean,
+        col_scale,
+        alpha,
+        center_blocks=False,
+    ):
+        m, n = chunked.shape
+        super().__init__((m + n if alpha > 0 else m, n))
+        self.chunked, self.Y, self.sw = chunked, Y, sqrt_weights
+        self.col_scale, self.alpha = col_scale, float(alpha)
+        self._params = (x_mean, y_mean, col_scale, bool(center_blocks))
+
+    def _reduce(self, func, *args):
+        return self.chunked.map_reduce(
+            func, self.Y, self.sw, args=(*args, self._params)
+        )
+
+    def gram(self, w):
+        """``(A^T A w, ||A w||^2)`` in one pass over the chunks."""
+        g, nrm2 = self._reduce(_chunk_pass, w, False)
+        if self.alpha > 0:
+            Dw = self.col_scale[:, None] * w
+            g = g + self.alpha * self.col_scale[:, None] * Dw
+            nrm2 = nrm2 + self.alpha * np.sum(Dw**2, axis=0)
+        self.n_matvecs += 2 * w.shape[1]
+        return g, nrm2
+
+    def residual_gradient(self, z):
+        """``(A^T (b - A z), ||b - A z||^2)`` in one pass, the residual afresh."""
+        g, nrm2 = self._reduce(_chunk_pass, z, True)
+        if self.alpha > 0:
+            Dz = self.col_scale[:, None] * z
+            g = g - self.alpha * self.col_scale[:, None] * Dz
+            nrm2 = nrm2 + self.alpha * np.sum(Dz**2, axis=0)
+        self.n_matvecs += 2 * z.shape[1]
+        return g, nrm2
+
+    def residual_gradient_accurate(self, z):
+        """``A^T (b - A z)``, each chunk summed pairwise and the chunks as a tree."""
+        (g,) = self._reduce(_chunk_accurate, z)
+        if self.alpha > 0:
+            g = g - self.alpha * self.col_scale[:, None] ** 2 * z
+        return g
+
+    def _no_vectors(self, *args):
+        raise NotImplementedError(
+            "products returning m-vectors are not offered on dask arrays: "
+            "use solver='cg' or 'iterative_sketching'"
+        )
+
+    _matmat = _rmatmat = residual = _no_vectors
+
+
+def block_statistics(c, arrays, row_scale, extra_blocks, n_blocks):
+    """Sums for the means and counts of invalid entries of sketch block ``c``.
+
+    Computed in the sketch's pass over a dask ``X`` (``arrays`` are the
+    block's rows of ``X``, ``Y`` and ones; ``extra_blocks`` holds its sample
+    weights, if any): ``[X^T w, Y^T w, sum(w), bad]`` where ``bad[j, c]``
+    counts the non-finite entries of ``X`` (``j = 0``), of ``Y`` (1) and the
+    non-finite or negative weights (2).
+    """
+    Xb, Yb, _ = arrays
+    bad = np.zeros((3, n_blocks))
+    bad[0, c] = np.count_nonzero(~np.isfinite(Xb))
+    bad[1, c] = np.count_nonzero(~np.isfinite(Yb))
+    if not extra_blocks:
+        xs = Xb.sum(axis=0, dtype=np.float64)
+        return [xs, Yb.sum(axis=0), np.array([float(Xb.shape[0])]), bad]
+    wb = extra_blocks[0]
+    bad[2, c] = np.count_nonzero(~(np.isfinite(wb) & (wb >= 0)))
+    xs = np.asarray(Xb.T @ wb, dtype=np.float64)
+    return [xs, wb @ Yb, np.array([wb.sum()]), bad]
+
+
+def dask_design(X, y, sample_weight):
+    """Persisted, checked, row-aligned dask data for a chunked fit.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (m, n)
+        Checked by :func:`~sklearn_debias._randnla._chunked.check_row_chunked`.
+    y : dask or numpy array of shape (m,) or (m, k)
+    sample_weight : dask or numpy array of shape (m,), scalar or None
+
+    Returns
+    -------
+    chunked : ChunkedOperator
+        Over the persisted ``X``.
+    Y : dask.array.Array of shape (m, k)
+        float64, with ``X``'s row chunks.
+    single : bool
+        Whether ``y`` is 1-D.
+    weights, sqrt_weights : dask.array.Array of shape (m,) or None
+    """
+    import dask
+    import dask.array as da
+
+    from .._randnla._chunked import ChunkedOperator, check_row_chunked, is_dask_array
+
+    chunked = ChunkedOperator(X)
+    m = X.shape[0]
+    if is_dask_array(y):
+        y = check_row_chunked(y, "y", ndim=(1, 2), rows=m)
+    else:
+        y = np.asarray(y)
+        if y.ndim not in (1, 2) or y.shape[0] != m:
+            raise ValueError(
+                f"y must have shape ({m},) or ({m}, n_targets), got {y.shape}"
+            )
+        if not np.issubdtype(y.dtype, np.number):
+            raise ValueError(f"y must be numeric, got dtype {y.dtype}")
+    single = y.ndim == 1
+    Y = chunked.align(y[:, None] if single else y, "y").astype(np.float64)
+    w = sw = None
+    if sample_weight is not None:
+        if is_dask_array(sample_weight):
+            w = check_row_chunked(sample_weight, "sample_weight", ndim=(1,), rows=m)
+        else:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            if w.ndim == 0:
+                w = np.full(m, float(w))
+            if w.shape != (m,):
+                raise ValueError(f"sample_weight must have shape ({m},), got {w.shape}")
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError("sample_weight must be finite and non-negative")
+            if not np.any(w > 0):
+                raise ValueError("sample_weight must have at least one positive value")
+        w = chunked.align(w, "sample_weight").astype(np.float64)
+        sw = da.sqrt(da.maximum(w, 0.0))
+        w, sw = dask.persist(w, sw)
+    (Y,) = dask.persist(Y)
+    return chunked, Y, single, w, sw
+
+
+def raise_for_bad_blocks(bad, block_rows, m):
+    """``ValueError`` naming the first row block with NaN/inf (or negative weights)."""
+    names = ("X", "y", "sample_weight")
+    for j, name in enumerate(names):
+        blocks = np.flatnonzero(bad[j])
+        if blocks.size:
+            c = int(blocks[0])
+            what = "negative or non-finite values" if j == 2 else "NaN or infinity"
+            raise ValueError(
+                f"Input {name} contains {what}: {int(bad[j].sum())} entries, first "
+                f"in rows [{c * block_rows}, {min((c + 1) * block_rows, m)})."
+            )

@@ -1,7 +1,11 @@
 """Least squares and ridge regression by sketch-and-precondition."""
 
+from __future__ import annotations
+
 import warnings
+from functools import partial
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -18,13 +22,24 @@ from .._randnla import (
     make_embedding,
     refined_lstsq,
 )
+from .._randnla._chunked import is_dask_array
 from .._randnla._solvers import ITERATIVE_SKETCHING_MIN_RATIO
 from ..utils._compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._design import RegressionOperator
+from ..utils._typing import ArrayLike, MatrixLike, RandomStateLike
+from ._design import (
+    ChunkedRegressionOperator,
+    RegressionOperator,
+    block_statistics,
+    dask_design,
+    raise_for_bad_blocks,
+)
 
 _EPS = np.finfo(np.float64).eps
 # Below this many flops (m n^2) LAPACK is fast enough that sketching cannot pay.
 _DIRECT_FLOPS = 1e9
+# A dask X of at most this many bytes that the cost model sends to LAPACK is
+# gathered on the client and solved directly; a larger one is sketched.
+_DASK_DIRECT_BYTES = 2**28
 
 
 def _auto_sketch_size(m, n, solver):
@@ -160,6 +175,12 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
     vectors of length ``n_samples``; float32 ``X`` is promoted to float64 one
     row block at a time.
 
+    A ``dask.array`` ``X`` (chunked along rows; column chunks are joined) is
+    never gathered: the client holds the sketch and ``O(n_features^2)``
+    numbers, the workers do one pass over their persisted chunks per
+    iteration. A small one, that the cost model would solve with LAPACK, is
+    gathered and solved directly.
+
     References
     ----------
     Rokhlin, V. and Tygert, M. (2008). A fast randomized algorithm for
@@ -204,18 +225,18 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        alpha=0.0,
+        alpha: float = 0.0,
         *,
-        fit_intercept=True,
-        sketch="sparse_sign",
-        sketch_size=None,
-        solver="cg",
-        refine=True,
-        tol=None,
-        max_iter=None,
-        random_state=None,
-        copy_X=True,
-    ):
+        fit_intercept: bool = True,
+        sketch: str = "sparse_sign",
+        sketch_size: int | None = None,
+        solver: str = "cg",
+        refine: bool = True,
+        tol: float | None = None,
+        max_iter: int | None = None,
+        random_state: RandomStateLike = None,
+        copy_X: bool = True,
+    ) -> None:
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.sketch = sketch
@@ -228,16 +249,25 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         self.copy_X = copy_X
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> SketchPreconditionedRegressor:
         """Fit the linear model.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data; CSR and CSC matrices are used without densifying.
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            A ``dask.array`` chunked along rows is persisted and used chunk by
+            chunk: the sketch is accumulated on the workers (each fixed block
+            of rows seeded by its index, so the fit is the in-memory one's for
+            the same ``random_state`` whatever the chunking), the
+            preconditioner is formed on the client and every iteration is a
+            map-reduce pass; ``solver`` must then be "cg" or
+            "iterative_sketching" and ``sketch`` "sparse_sign" or "gaussian".
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
             Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like or dask array of shape (n_samples,), default=None
             Non-negative weights of the samples.
 
         Returns
@@ -245,20 +275,29 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        X, Y, single, sample_weight = self._validate_fit_data(X, y, sample_weight)
+        solved = None
+        if is_dask_array(X):
+            X, Y, single, sample_weight, solved = self._fit_dask(X, y, sample_weight)
+        else:
+            X, Y, single, sample_weight = self._validate_fit_data(X, y, sample_weight)
         m, n = X.shape
         alpha = float(self.alpha)
-        x_mean, y_mean = self._means(X, Y, sample_weight)
-        sw = None if sample_weight is None else np.sqrt(sample_weight)
-        rcond = max(m, n) * _EPS
-        d = self._sketch_rows(m, n)
-        if d is None:
-            coef, rank = self._fit_direct(X, Y, sw, x_mean, y_mean, alpha, rcond)
-            self.n_iter_, self.sketch_size_, self.backward_error_ = 1, None, None
-            self.solver_ = "lapack"
+        if solved is not None:
+            coef, rank, x_mean, y_mean = solved
         else:
-            coef, rank = self._fit_sketched(X, Y, sw, x_mean, y_mean, alpha, rcond, d)
-            self.solver_, self.sketch_size_ = self.solver, d
+            x_mean, y_mean = self._means(X, Y, sample_weight)
+            sw = None if sample_weight is None else np.sqrt(sample_weight)
+            rcond = max(m, n) * _EPS
+            d = self._sketch_rows(m, n)
+            if d is None:
+                coef, rank = self._fit_direct(X, Y, sw, x_mean, y_mean, alpha, rcond)
+                self.n_iter_, self.sketch_size_, self.backward_error_ = 1, None, None
+                self.solver_ = "lapack"
+            else:
+                coef, rank = self._fit_sketched(
+                    X, Y, sw, x_mean, y_mean, alpha, rcond, d
+                )
+                self.solver_, self.sketch_size_ = self.solver, d
         if rank < n and alpha == 0:
             warnings.warn(
                 f"X is rank deficient (numerical rank {rank} < {n} features after "
@@ -269,6 +308,81 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         self.rank_ = int(rank)
         self._set_coefficients(coef, x_mean, y_mean, X.dtype, single)
         return self
+
+    def _fit_dask(self, X, y, sample_weight):
+        """Fit on a row-chunked dask ``X``: sketch chunkwise, iterate by map-reduce.
+
+        Returns ``(X, Y, single, sample_weight, solved)`` as :meth:`fit` needs
+        them: ``solved = (coef, rank, x_mean, y_mean)``, or ``None`` with
+        gathered numpy data when the problem is small enough for LAPACK.
+        """
+        import dask
+        import dask.array as da
+
+        from .._randnla._chunked import check_row_chunked, chunked_sketch
+
+        X = check_row_chunked(X)
+        m, n = X.shape
+        if m < 1 or n < 1:
+            raise ValueError(
+                f"X must have at least one sample and one feature, got shape {X.shape}"
+            )
+        d = self._sketch_rows(m, n)
+        if d is None and self.sketch_size is None and X.nbytes > _DASK_DIRECT_BYTES:
+            d = _auto_sketch_size(m, n, self.solver)
+        if d is None:
+            # Small enough to gather: LAPACK on the client, as in memory.
+            X, y, sample_weight = dask.compute(X, y, sample_weight)
+            return (*self._validate_fit_data(X, y, sample_weight), None)
+        if self.solver in ("lsqr", "lsmr"):
+            raise ValueError(
+                f"solver={self.solver!r} needs vectors of length n_samples on the "
+                "client; with a dask X use solver='cg' or 'iterative_sketching'"
+            )
+        if self.sketch == "srtt":
+            raise ValueError(
+                "sketch='srtt' mixes all rows and cannot be applied chunk by chunk: "
+                "with a dask X use sketch='sparse_sign' or 'gaussian'"
+            )
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_features_in_ = n
+        chunked, Y, single, w, sw = dask_design(X, y, sample_weight)
+        X, alpha, rcond = chunked.X, float(self.alpha), max(m, n) * _EPS
+        S = make_embedding(self.sketch, d, m, self.random_state)
+        n_blocks = -(-m // S.block_rows)
+        *sketches, xs, ys, ws, bad = chunked_sketch(
+            S,
+            [X, Y, da.ones(m, chunks=X.chunks[0])],
+            row_scale=sw,
+            extra=partial(block_statistics, n_blocks=n_blocks),
+            extra_arrays=[] if w is None else [w],
+        )
+        raise_for_bad_blocks(bad, S.block_rows, m)
+        if not ws[0] > 0:
+            raise ValueError("sample_weight must have at least one positive value")
+        if self.fit_intercept:
+            x_mean, y_mean = xs / ws[0], ys / ws[0]
+        else:
+            x_mean, y_mean = np.zeros(n), np.zeros(Y.shape[1])
+        n_sketches = [1]
+
+        def resketch(shift):
+            n_sketches[0] += 1
+            return chunked_sketch(S, [X], row_scale=sw, shifts=[shift])[0]
+
+        def operator(scale, explicit):
+            return ChunkedRegressionOperator(
+                chunked, Y, sw, x_mean, y_mean, scale, alpha, center_blocks=explicit
+            )
+
+        coef, rank = self._solve_sketched(
+            sketches, resketch, operator, x_mean, y_mean, alpha, rcond, d, True
+        )
+        self.solver_, self.sketch_size_ = self.solver, d
+        # Passes over the data (sketches and map-reduce passes), for benchmarks.
+        self._n_passes = n_sketches[0] + chunked.n_passes
+        return X, None, single, None, (coef, rank, x_mean, y_mean)
 
     def _validate_fit_data(self, X, y, sample_weight):
         """Validated ``X``, ``Y`` of shape ``(m, k)``, ``y.ndim == 1``, weights."""
@@ -381,7 +495,38 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         """Sketch, precondition, iterate and refine."""
         m, n = X.shape
         S = make_embedding(self.sketch, d, m, self.random_state)
-        SX, SY, S1 = S.apply_many([X, Y, np.ones(m)], row_scale=sw)
+        sketches = S.apply_many([X, Y, np.ones(m)], row_scale=sw)
+
+        def resketch(shift):
+            return S.apply(ShiftedRows(X, shift), row_scale=sw)
+
+        def operator(scale, explicit):
+            return RegressionOperator(
+                X, Y, sw, x_mean, y_mean, scale, alpha, center_blocks=explicit
+            )
+
+        return self._solve_sketched(
+            sketches,
+            resketch,
+            operator,
+            x_mean,
+            y_mean,
+            alpha,
+            rcond,
+            d,
+            can_centre=not sp.issparse(X),
+        )
+
+    def _solve_sketched(
+        self, sketches, resketch, operator, x_mean, y_mean, alpha, rcond, d, can_centre
+    ):
+        """From the sketches ``S W^{1/2} [X, Y, 1]``: precondition, iterate, refine.
+
+        ``resketch(x_mean)`` sketches the explicitly centred ``X`` and
+        ``operator(col_scale, explicit)`` builds the least-squares operator.
+        """
+        SX, SY, S1 = sketches
+        n = SX.shape[1]
         SX = np.asarray(SX, dtype=np.float64)
         # Centring: S W^{1/2} (X - 1 mu^T) = S W^{1/2} X - (S w^{1/2}) mu^T.
         SX -= np.outer(S1, x_mean)
@@ -395,9 +540,9 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         # cancellation: centre row blocks of a dense X explicitly instead, in
         # the sketch and in every pass (block-sized temporaries, no copy).
         spread = np.where(zero, np.inf, norms) / np.sqrt(max(np.sum(S1**2), 1e-300))
-        explicit = not sp.issparse(X) and bool(np.any(abs(x_mean) > 1e2 * spread))
+        explicit = can_centre and bool(np.any(abs(x_mean) > 1e2 * spread))
         if explicit:
-            SX = S.apply(ShiftedRows(X, x_mean), row_scale=sw)
+            SX = resketch(x_mean)
             norms = np.linalg.norm(SX, axis=0)
             zero = norms <= 1e3 * _EPS * magnitude
         scale = 1.0 / np.where(zero, 1.0, norms)
@@ -407,9 +552,7 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
             B = np.vstack([B, np.diag(np.sqrt(alpha) * scale)])
             SY = np.vstack([SY, np.zeros((n, SY.shape[1]))])
         precond = SketchPreconditioner(B, rcond)
-        op = RegressionOperator(
-            X, Y, sw, x_mean, y_mean, scale, alpha, center_blocks=explicit
-        )
+        op = operator(scale, explicit)
         z0 = precond.sketch_solve(SY)
         max_iter = 100 if self.max_iter is None else int(self.max_iter)
         z, info = refined_lstsq(
@@ -433,7 +576,7 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
                 f"(max_iter={max_iter} iterations per round, sketch_size={d}); "
                 "increase max_iter or sketch_size.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         coef = scale[:, None] * z
         if precond.rank < n:
@@ -445,20 +588,30 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         self.backward_error_ = info["backward_error"]
         return coef, precond.rank
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> np.ndarray | Any:
         """Predict with the linear model.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Samples.
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Predicted values.
+        y_pred : ndarray or dask array of shape (n_samples,) or (n_samples, n_targets)
+            Predicted values; a (lazy) dask array for a dask ``X``.
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            from .._randnla._chunked import check_row_chunked
+
+            X = check_row_chunked(X)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                    f"expecting {self.n_features_in_} features as input."
+                )
+            return X @ np.asarray(self.coef_).T + self.intercept_
         X = validate_data(
             self,
             X,
