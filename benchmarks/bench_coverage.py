@@ -21,13 +21,17 @@ the estimators' standard errors).
 For each cell it prints the coverage of the 95% interval with the verdict of
 a two-sided binomial test of "coverage = 95%" at the 1% level (for the
 quantile and the exceedance probability, coverage above 95% also passes:
-their intervals are allowed to be conservative — the quantile's by
-construction, the exceedance's because a good surrogate disagrees with the
-labels in fewer than one point in a hundred and the pseudo-disagreement floor
-then dominates), the bias in units of its Monte Carlo error, the ratio of the
-mean reported standard error to the spread of the estimates, the rate of the
-heavy-tail warning (a false alarm here: the simulators are bounded and
-smooth), the other warnings, and the time.
+the quantile's interval is conservative by construction; the exceedance's
+error, with a good surrogate that disagrees with the labels at fewer than
+one point in ``n``, is the cheap side's noise plus an occasional jump of
+``1/n``, so an interval with the right standard error covers 99-100%), the
+bias in units of its Monte Carlo error, the ratio of the mean reported
+standard error to the spread of the estimates (for the exceedance, about 1:
+the disagreement-rate floor of ``functional._combine.indicator_floor``), the
+rate of the heavy-tail warning (a false alarm here: the simulators are
+bounded and smooth), the other warnings, and the time. The CI runs a subset
+(``functional/tests/test_coverage_simulators.py``: the OTL circuit, uniform
+inputs, 200 seeds with the polynomial ridge and 100 with gradient boosting).
 
 Benchmark device: the five functionals of one (simulator, surrogate, seed)
 share the labels, the folds (same ``random_state``) and hence the fitted

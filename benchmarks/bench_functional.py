@@ -12,7 +12,8 @@ and an exact integral, over many seeds, it reports the RMSE of
 
 and prints the ratios of plain Monte Carlo's and ppi_py's RMSE to ours.
 
-Run ``python benchmarks/bench_functional.py`` (about 47 minutes on one core;
+Run ``python benchmarks/bench_functional.py`` (measured at about 47 minutes on
+one core before the default Gaussian process was made 2-3 times faster;
 ``--families`` splits the work across processes) or ``--quick``;
 ``--surrogate`` compares candidate default surrogates.
 """

@@ -1,11 +1,14 @@
 """Genz test integrands on the unit cube, with their exact integrals."""
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
 from scipy.special import erf
 
 from ..utils import check_generator
+from ..utils._typing import ArrayLike, RandomStateLike
 
 __all__ = ["GenzFunction", "GENZ_FAMILIES"]
 
@@ -100,7 +103,13 @@ class GenzFunction:
     True
     """
 
-    def __init__(self, family, n_features=5, difficulty=None, random_state=None):
+    def __init__(
+        self,
+        family: str,
+        n_features: int = 5,
+        difficulty: float | None = None,
+        random_state: RandomStateLike = None,
+    ) -> None:
         if family not in GENZ_FAMILIES:
             raise ValueError(f"family must be one of {GENZ_FAMILIES}, got {family!r}")
         if int(n_features) != n_features or n_features < 1:
@@ -120,7 +129,7 @@ class GenzFunction:
         self.u = rng.uniform(size=d)
         self.integral = float(self._integral())
 
-    def __call__(self, X):
+    def __call__(self, X: ArrayLike) -> np.ndarray:
         """Evaluate the integrand at the rows of ``X`` of shape ``(n, d)``."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features:
@@ -154,5 +163,5 @@ class GenzFunction:
             factors = -(np.expm1(-a * u) + np.expm1(-a * (1 - u))) / a
         return np.prod(np.where(a > 0, factors, 1.0))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"GenzFunction({self.family!r}, n_features={self.n_features})"

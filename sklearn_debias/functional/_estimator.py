@@ -1,7 +1,11 @@
 """DebiasedFunctionalEstimator: any regressor as a cross-fitted control variate."""
 
+from __future__ import annotations
+
 import warnings
+from collections.abc import Callable
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, is_classifier
@@ -20,8 +24,9 @@ from ..utils import (
     spawn_seeds,
 )
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context
-from ..utils._results import BinomialBoundResult
+from ..utils._results import BinomialBoundResult, ConfidenceInterval
 from ..utils._routing import surrogate_fit_params, surrogate_router
+from ..utils._typing import ArrayLike, MatrixLike, RandomStateLike
 from ._combine import check_rare, check_tails, rare_event
 from ._folds import as_frame, cross_fits, fit_fold, split_repeat
 from ._functionals import FUNCTIONAL_NAMES, Functional, check_functional
@@ -82,8 +87,11 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         ``y`` or, when every label is positive and it predicts better, to
         ``log y``
         (:class:`~sklearn_debias.gaussian_process.WarpedGaussianProcessRegressor`;
-        histogram gradient boosting beyond 2000 points), the best control
-        variate for simulators in our benchmarks (see the user guide).
+        beyond 2000 points its kernel and warp are chosen on 300 labels and
+        the posterior is conditioned on all by preconditioned conjugate
+        gradients, see :func:`~sklearn_debias.gaussian_process.default_surrogate`),
+        the best control variate for simulators in our benchmarks (see the
+        user guide).
         Fit parameters such as ``sample_weight`` reach it: see :meth:`fit`.
     functional : {"mean", "variance"}, Functional or callable, default="mean"
         What to estimate: ``"mean"``, ``Moment(q)``,
@@ -304,20 +312,20 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        estimator=None,
-        functional="mean",
-        sampler=None,
-        n_samples=100_000,
-        cv=5,
-        n_repeats=1,
-        coef="optimal",
-        confidence_level=0.95,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-        bounds=None,
-        check_sampler="warn",
-    ):
+        estimator: BaseEstimator | None = None,
+        functional: str | Functional | Callable = "mean",
+        sampler: Any = None,
+        n_samples: int = 100_000,
+        cv: int | Any = 5,
+        n_repeats: int = 1,
+        coef: str | float = "optimal",
+        confidence_level: float = 0.95,
+        n_jobs: int | None = None,
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+        bounds: ArrayLike | None = None,
+        check_sampler: str = "warn",
+    ) -> None:
         self.estimator = estimator
         self.functional = functional
         self.sampler = sampler
@@ -359,7 +367,9 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         # The surrogate's parameters are validated when each fold fits it.
         prefer_skip_nested_validation=False
     )
-    def fit(self, X, y, **fit_params):
+    def fit(
+        self, X: MatrixLike, y: ArrayLike, **fit_params: Any
+    ) -> DebiasedFunctionalEstimator:
         """Cross-fit the surrogates and compute the debiased estimate.
 
         Parameters
@@ -525,9 +535,11 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
             # An indicator: bounded, so no tail check; rare events instead.
             check_rare(first.counts, self.confidence_level, repr(target))
         elif first.residuals is not None:
-            # With a sampler, the labels must look heavy-tailed too.
-            labels = None if sampler is None else naive.residuals
-            check_tails(first.residuals, what, first.scale, labels)
+            # The labels must look heavy-tailed too (a heavy tail of f is what
+            # no surrogate removes; the squares of a light f are not one).
+            check_tails(
+                first.residuals, what, first.scale, naive.residuals, repeats[0].y
+            )
         return estimates
 
     def _aggregate(self, naive, estimates, n):
@@ -576,7 +588,9 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
                 alternative=alternative,
             )
 
-    def confidence_interval(self, confidence_level=None):
+    def confidence_interval(
+        self, confidence_level: float | None = None
+    ) -> ConfidenceInterval:
         """Confidence interval for the debiased estimate.
 
         Normal (``estimate_ -+ z standard_error_``), except for a rare event:
@@ -600,7 +614,7 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         level = self.confidence_level if confidence_level is None else confidence_level
         return self.result_.confidence_interval(level)
 
-    def summary(self, confidence_level=None):
+    def summary(self, confidence_level: float | None = None) -> str:
         """Aligned text table of the debiased, plug-in and plain estimates.
 
         Parameters
@@ -649,7 +663,7 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
             )
         return format_table(title, header, rows) + "\n" + footer
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> np.ndarray:
         """Predict with the cross-fitted surrogates, averaged over folds.
 
         Parameters

@@ -11,17 +11,20 @@ second-order bias correction. :class:`~sklearn_debias.Quantile` is not a
 function of means: it has its own strategy (``_quantile.py``).
 """
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
 
 from ..utils import check_returned
+from ..utils._typing import ArrayLike
 from ._base import Estimand, Estimate
 from ._combine import (
-    binomial_floor,
     combine_folds,
     delta_method,
     indicator_counts,
+    indicator_floor,
     optimal_weights,
 )
 
@@ -79,7 +82,7 @@ class Functional(Estimand):
     0.5
     """
 
-    def transform(self, values):
+    def transform(self, values: np.ndarray) -> np.ndarray:
         """Apply the pointwise statistics ``T`` to function values.
 
         Parameters
@@ -96,7 +99,7 @@ class Functional(Estimand):
             "transform T of Phi(f) = E_P[T(f(X))]"
         )
 
-    def combine(self, means):
+    def combine(self, means: np.ndarray) -> float:
         """The map ``g`` from the means of the statistics to ``Phi(f)``.
 
         Parameters
@@ -112,7 +115,7 @@ class Functional(Estimand):
             raise NotImplementedError(self._several_statistics_message(len(means)))
         return float(means[0])
 
-    def gradient(self, means):
+    def gradient(self, means: np.ndarray) -> np.ndarray:
         """Gradient of :meth:`combine`, for the delta-method standard error.
 
         Parameters
@@ -127,7 +130,7 @@ class Functional(Estimand):
             raise NotImplementedError(self._several_statistics_message(len(means)))
         return np.ones(1)
 
-    def hessian(self, means):
+    def hessian(self, means: np.ndarray) -> np.ndarray:
         """Hessian of :meth:`combine`, for the second-order bias correction.
 
         The estimate is ``g(m) - tr(H Sigma) / 2``, ``Sigma`` the covariance
@@ -193,8 +196,9 @@ class Functional(Estimand):
             gradient of ``g`` (their influence function).
         level : float, default=None
             Confidence level: for an indicator (0/1 statistics of labels and
-            predictions) it sets the pseudo-disagreements that floor the
-            labelled variance; otherwise unused.
+            predictions) the labelled variance is floored (see
+            :class:`ExceedanceProbability`); ``None`` skips the floor.
+            Otherwise unused.
 
         Returns
         -------
@@ -220,8 +224,14 @@ class Functional(Estimand):
         )
         counts = indicator_counts(Ty)
         if counts and indicator_counts(Tf) and level is not None:
-            # Residuals of two indicators: rare disagreements, binomial floor.
-            floor = binomial_floor(Ty, Tf, folds.fold_of, weights, level)
+            # Residuals of two indicators: rare disagreements, whose rate the
+            # surrogate's residual model estimates on the cheap side.
+            floor = indicator_floor(
+                lambda v: apply_functional(self, v, "shifted predictions"),
+                folds,
+                weights,
+                level,
+            )
             cov_labelled = np.maximum(cov_labelled, floor)
         estimate, se, grad = delta_method(self, means, cov_labelled + cov_cheap)
         return Estimate(
@@ -255,7 +265,7 @@ class Mean(Functional):
     array([1., 2.])
     """
 
-    def transform(self, values):
+    def transform(self, values: ArrayLike) -> np.ndarray:
         return np.asarray(values, dtype=np.float64)
 
 
@@ -275,10 +285,10 @@ class Moment(Functional):
     array([1., 9.])
     """
 
-    def __init__(self, q):
+    def __init__(self, q: float) -> None:
         self.q = q
 
-    def transform(self, values):
+    def transform(self, values: ArrayLike) -> np.ndarray:
         q = self.q
         if not isinstance(q, numbers.Real) or not np.isfinite(q) or q <= 0:
             raise ValueError(f"Moment(q) needs a finite q > 0, got q={q!r}")
@@ -321,10 +331,18 @@ class ExceedanceProbability(Functional):
       conservative stand-in, never 0; ``summary()`` shows the bound for the
       debiased and plain rows and says so in a footer line.
     * Otherwise the interval is normal, but the labelled variance is floored
-      as in the Agresti-Coull/Wilson intervals: ``z**2 / 2``
-      pseudo-disagreements between label and surrogate are added, so that a
-      good surrogate whose few disagreements happen to be 0 in the sample
-      does not give a zero-width interval.
+      by an estimate of the rate at which label and surrogate disagree, made
+      on the cheap side: each cheap prediction ``f_hat(z)`` is perturbed by
+      the out-of-fold residuals ``y_i - f_hat(x_i)``, and the variance of
+      ``1{f_hat(z) + e > t} - lambda 1{f_hat(z) > t}`` over the pairs is the
+      floor (the larger of that with all residuals and with those of the
+      labels predicted nearest the threshold). A good surrogate disagrees
+      with fewer than one label in ``n``, so the labels' own count of
+      disagreements (often 0) cannot give the variance. With such a
+      surrogate the estimate's error is then mostly the cheap side's, with
+      an occasional jump of ``1/n``: the interval with the right standard
+      error covers more than the nominal level (about 99-100% at 95% in
+      our simulator studies, standard error within 15% of the spread).
     * The heavy-tail check is skipped: indicators are bounded.
 
     See the user guide, "Rare events and heavy tails", for measured coverage.
@@ -337,10 +355,10 @@ class ExceedanceProbability(Functional):
     array([0., 1.])
     """
 
-    def __init__(self, threshold):
+    def __init__(self, threshold: float) -> None:
         self.threshold = threshold
 
-    def transform(self, values):
+    def transform(self, values: ArrayLike) -> np.ndarray:
         t = self.threshold
         if not isinstance(t, numbers.Real) or not np.isfinite(t):
             raise ValueError(f"threshold must be a finite number, got {t!r}")
@@ -370,17 +388,17 @@ class Variance(Functional):
     4.0
     """
 
-    def transform(self, values):
+    def transform(self, values: ArrayLike) -> np.ndarray:
         values = np.asarray(values, dtype=np.float64)
         return np.column_stack([values, values**2])
 
-    def combine(self, means):
+    def combine(self, means: np.ndarray) -> float:
         return float(means[1] - means[0] ** 2)
 
-    def gradient(self, means):
+    def gradient(self, means: np.ndarray) -> np.ndarray:
         return np.array([-2.0 * means[0], 1.0])
 
-    def hessian(self, means):
+    def hessian(self, means: np.ndarray) -> np.ndarray:
         return np.array([[-2.0, 0.0], [0.0, 0.0]])
 
 

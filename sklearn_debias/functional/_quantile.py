@@ -20,6 +20,8 @@ spread of the inverse over ``p -+ z s(q)``, ``s(q)`` the standard error of
 and the normal interval it gives is consistent (Francisco and Fuller, 1991).
 """
 
+from __future__ import annotations
+
 import numbers
 import warnings
 
@@ -276,7 +278,7 @@ class Quantile(Estimand):
     True
     """
 
-    def __init__(self, p):
+    def __init__(self, p: float) -> None:
         self.p = p
 
     def check_level(self):

@@ -1,9 +1,12 @@
 """Stochastic diagonal estimation: diagonal Hutchinson and XDiag."""
 
+from __future__ import annotations
+
 import numpy as np
 
 from .._randnla import as_block_operator, exact_columns, random_test_matrix
 from ..utils import check_seed_sequence, spawn_generators
+from ..utils._typing import OperatorLike, RandomStateLike
 from ._results import DiagonalResult
 from ._trace import (
     ZeroProducts,
@@ -45,8 +48,14 @@ def _xdiag(op, m, probe, random_state):
 
 
 def diagonal(
-    A, n_matvecs=100, *, method="xdiag", probe=None, size=None, random_state=None
-):
+    A: OperatorLike,
+    n_matvecs: int = 100,
+    *,
+    method: str = "xdiag",
+    probe: str | None = None,
+    size: int | None = None,
+    random_state: RandomStateLike = None,
+) -> DiagonalResult:
     """Estimate the diagonal of a square matrix known through its products.
 
     Parameters

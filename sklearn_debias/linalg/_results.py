@@ -84,6 +84,9 @@ class LogdetResult(EstimateResult):
         ``"cholesky"`` (exact), ``"slq"`` or ``"nystrom-slq"``.
     logdet_preconditioner : float
         ``log det P`` of the Nyström preconditioner (``0.0`` without one).
+    rank : int
+        Rank of the Nyström preconditioner (``0`` without one): the products
+        spent on its sketch, chosen adaptively unless given.
     n_probes : int
         Number of probe vectors of the Lanczos part.
     n_lanczos : int
@@ -102,3 +105,4 @@ class LogdetResult(EstimateResult):
     n_probes: int = 0
     n_lanczos: int = 0
     quadrature_error: float = 0.0
+    rank: int = 0

@@ -1,6 +1,8 @@
 """Stochastic trace estimation: Hutchinson, Hutch++, NA-Hutch++, Nyström++,
 XTrace and XNysTrace, all with a budget counted in matrix-vector products."""
 
+from __future__ import annotations
+
 import numpy as np
 import scipy.linalg
 
@@ -14,6 +16,7 @@ from .._randnla import (
     shifted_qr,
 )
 from ..utils import check_seed_sequence, spawn_generators
+from ..utils._typing import OperatorLike, RandomStateLike
 from ._results import TraceResult
 from ._validation import (
     ScaledOperator,
@@ -344,8 +347,14 @@ _ESTIMATORS = {
 
 
 def trace(
-    A, n_matvecs=100, *, method="hutch++", probe=None, size=None, random_state=None
-):
+    A: OperatorLike,
+    n_matvecs: int = 100,
+    *,
+    method: str = "hutch++",
+    probe: str | None = None,
+    size: int | None = None,
+    random_state: RandomStateLike = None,
+) -> TraceResult:
     """Estimate the trace of a square matrix known through its products.
 
     A randomized low-rank sketch captures the top of the spectrum exactly and

@@ -8,6 +8,7 @@ from scipy.stats import truncnorm
 
 from sklearn_debias.datasets import (
     SIMULATORS,
+    BoreholeFunction,
     OTLCircuitFunction,
     PistonFunction,
     WingWeightFunction,
@@ -40,8 +41,20 @@ def otl_scalar(Rb1, Rb2, Rf, Rc1, Rc2, beta):
     )
 
 
+def borehole_scalar(rw, r, Tu, Hu, Tl, Hl, L, Kw):
+    lr = math.log(r / rw)
+    return (
+        2
+        * math.pi
+        * Tu
+        * (Hu - Hl)
+        / (lr * (1 + 2 * L * Tu / (lr * rw**2 * Kw) + Tu / Tl))
+    )
+
+
 SCALAR = {PistonFunction: piston_scalar, WingWeightFunction: wing_scalar}
 SCALAR[OTLCircuitFunction] = otl_scalar
+SCALAR[BoreholeFunction] = borehole_scalar
 
 
 @pytest.mark.parametrize("cls", ALL)

@@ -289,18 +289,25 @@ def test_coverage_200_seeds():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["oscillatory", "gaussian", "product_peak"])
-def test_coverage_gaussian_process_slow(family):
-    """The default surrogate, 400 seeds: 95% intervals cover 93-97%.
+def test_coverage_gaussian_process_slow():
+    """The default surrogate, 300 seeds over three families: 95% intervals cover
+    92-98% (the 99% binomial band at 300 seeds).
 
-    Smooth integrands only: on the kinked "continuous" family at n = 64 the
+    Seed ``s`` integrates the family ``s % 3`` (oscillatory, Gaussian, product
+    peak) at n = 64. Run with 400 seeds per family, each family passed a 93-97%
+    band; 100 per family keep the slow suite within its CI budget. Smooth
+    integrands only: on the kinked "continuous" family at n = 64 the
     intervals covered 89.5% (92% at n = 128) with the old RBF-only default,
     90.0% over 200 seeds with the current log-warped one (see the user guide,
     "When it cannot help").
     """
-    f = GenzFunction(family, n_features=3, random_state=2)
+    functions = [
+        GenzFunction(family, n_features=3, random_state=2)
+        for family in ("oscillatory", "gaussian", "product_peak")
+    ]
     hits = []
-    for seed in range(400):
+    for seed in range(300):
+        f = functions[seed % 3]
         X = np.random.default_rng(seed).uniform(size=(64, 3))
         est = fit_quiet(
             DebiasedFunctionalEstimator(
@@ -311,7 +318,7 @@ def test_coverage_gaussian_process_slow(family):
         )
         low, high = est.confidence_interval()
         hits.append(low <= f.integral <= high)
-    assert 0.93 <= np.mean(hits) <= 0.97, np.mean(hits)
+    assert 0.92 <= np.mean(hits) <= 0.98, np.mean(hits)
 
 
 # --- sklearn integration -------------------------------------------------------------

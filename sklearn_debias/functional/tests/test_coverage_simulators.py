@@ -1,16 +1,19 @@
 """Coverage of the 95% intervals on a simulator the rest of the suite never sees.
 
 A subset of the study in ``benchmarks/bench_coverage.py`` (which runs the full
-grid: three simulators, uniform and normal inputs, 400 seeds per cell): the
-OTL circuit (6-d, uniform inputs), the five functionals (mean, ``Moment(2)``,
+grid: three simulators, uniform and normal inputs, 400 seeds per cell, whose
+figures the user guide and issue 13's note carry): the OTL circuit (6-d,
+uniform inputs, n = 400 labels), the five functionals (mean, ``Moment(2)``,
 ``Variance()``, ``ExceedanceProbability`` at the true 0.95 quantile,
-``Quantile(0.9)``), with a polynomial ridge over 400 seeds and gradient
-boosting over 150 seeds. Each cell's coverage must pass a two-sided binomial
-test of "coverage = 95%" at the 1% level (for the quantile and the
-exceedance probability, coverage above 95% also passes), and the heavy-tail
-warning, a false alarm on this bounded smooth simulator, must fire on fewer
-than 5% of the seeds.
-About 2-3 minutes per test on one core.
+``Quantile(0.9)``), with a polynomial ridge over 200 seeds and gradient
+boosting over 100 seeds (CI time: about 1.5 and 2 minutes on one idle core).
+Each cell's coverage must pass a two-sided binomial test of "coverage = 95%"
+at the 1% level (for the quantile and the exceedance probability, coverage
+above 95% also passes), the exceedance's standard error must not be far
+wider than the spread of its estimates (the disagreement-rate floor, not the
+old pseudo-count one, whose ratio was 2.3), and the heavy-tail warning, a
+false alarm on this bounded smooth simulator, must fire on fewer than 5% of
+the seeds.
 """
 
 import importlib.util
@@ -33,20 +36,26 @@ def _load_bench():
 
 # Cells known to under-cover, measured and reported (issue 13's closing note,
 # an open defect): cross-fitted gradient-boosting surrogates at n = 400 report
-# standard errors about 9% below the spread of the estimates (the fold
-# surrogates' own variability is not in the variance formula), and the
-# variance adds a positive second-order bias: 88-93% coverage for the mean,
-# Moment(2) and the variance over 150-400 seeds. They are still run and must
-# cover at least 85%; the test fails if any OTHER cell fails.
+# standard errors about 18% below the spread of the estimates (mean, 150
+# seeds: 88% coverage, s.e./sd 0.82). Not a missing within-fold term: the
+# folds' estimates are positively correlated (mean pairwise correlation 0.08,
+# against 0.02 with the polynomial ridge), through the labels each fold's
+# surrogate shares with the others, so neither the spread of the fold
+# estimates (s.e./sd 0.83) nor a test of their disagreement (chi-square
+# ratio 1.04) can see it. They are still run and must cover at least 85%; the
+# test fails if any OTHER cell fails.
 KNOWN_UNDER_COVERAGE = {("hgb", "mean"), ("hgb", "moment2"), ("hgb", "variance")}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("surrogate, n_seeds", [("poly", 400), ("hgb", 150)])
+@pytest.mark.parametrize("surrogate, n_seeds", [("poly", 200), ("hgb", 100)])
 def test_coverage_otl_circuit_slow(surrogate, n_seeds):
     bench = _load_bench()
     with threadpool_limits(1):
-        summary, _ = bench.study("otl_circuit", "uniform", surrogate, range(n_seeds))
+        summary, seconds = bench.study(
+            "otl_circuit", "uniform", surrogate, range(n_seeds)
+        )
+    bench.print_table("otl_circuit", "uniform", surrogate, summary, seconds)  # -s
     failures, known = [], []
     for name, s in summary.items():
         assert s["n_seeds"] == n_seeds
@@ -57,6 +66,8 @@ def test_coverage_otl_circuit_slow(surrogate, n_seeds):
                 known.append(message)
             else:
                 failures.append(message)
+        if name == "exceedance" and not 0.8 < s["se_ratio"] < 1.6:
+            failures.append(f"{name}: s.e./sd {s['se_ratio']:.2f}")
         if s["heavy_tail_rate"] >= 0.05:
             failures.append(
                 f"{name}: heavy-tail warning on {s['heavy_tail_rate']:.1%} of seeds"

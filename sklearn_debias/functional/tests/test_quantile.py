@@ -306,13 +306,16 @@ def test_extreme_level_for_the_sample_size_warns(p):
 
 @pytest.mark.slow
 def test_default_surrogate_coverage_slow():
-    """The default Gaussian process, 200 seeds: 95% intervals cover >= 93%."""
+    """The default Gaussian process, 150 seeds: 95% intervals cover >= 92%.
+
+    (>= 93% over 200 seeds, measured; 150 keep the slow suite in its budget.)
+    """
     from sklearn_debias.datasets import GenzFunction
 
     g = GenzFunction("gaussian", n_features=3, random_state=2)
     truth = np.quantile(g(qmc.Sobol(3, seed=0).random_base2(21)), 0.9)
     hits = []
-    for seed in range(200):
+    for seed in range(150):
         X = np.random.default_rng(seed).uniform(size=(80, 3))
         est = fit_quiet(
             DebiasedFunctionalEstimator(
@@ -326,4 +329,4 @@ def test_default_surrogate_coverage_slow():
         )
         low, high = est.confidence_interval()
         hits.append(low <= truth <= high)
-    assert np.mean(hits) >= 0.93, np.mean(hits)
+    assert np.mean(hits) >= 0.92, np.mean(hits)
