@@ -22,6 +22,8 @@ extensions = [
 
 autosummary_generate = True
 numpydoc_show_class_members = False
+# The numpydoc docstrings carry the types; the annotations serve type checkers.
+autodoc_typehints = "none"
 exclude_patterns = ["_build", "auto_examples/*.ipynb"]
 html_theme = "alabaster"
 

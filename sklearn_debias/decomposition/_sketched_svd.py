@@ -6,6 +6,8 @@ a Nyström sketch) or a plain randomized SVD; the numerics live in
 :mod:`sklearn_debias._randnla._eigen`.
 """
 
+from __future__ import annotations
+
 import numbers
 from dataclasses import dataclass, field
 
@@ -17,6 +19,7 @@ from .._randnla._eigen import block_krylov_svd, block_lanczos_eigsh, lazy_epsi
 from .._randnla._lowrank import random_test_matrix, randomized_range_finder
 from .._randnla._operators import BlockOperator, as_block_operator
 from ..utils import check_generator
+from ..utils._typing import OperatorLike, RandomStateLike
 
 __all__ = [
     "SketchedEigshResult",
@@ -290,16 +293,16 @@ def svd_operator(
 
 
 def sketched_svd(
-    A,
-    k,
-    method="auto",
+    A: OperatorLike,
+    k: int,
+    method: str = "auto",
     *,
-    tol=1e-6,
-    max_iter=None,
-    sketch_size=None,
-    block_size=None,
-    random_state=None,
-):
+    tol: float = 1e-6,
+    max_iter: int | None = None,
+    sketch_size: int | None = None,
+    block_size: int | None = None,
+    random_state: RandomStateLike = None,
+) -> SketchedSVDResult:
     """Top-``k`` singular triplets of a matrix or operator.
 
     Parameters
@@ -407,17 +410,17 @@ def _check_symmetric_probe(op, rng):
 
 
 def sketched_eigsh(
-    A,
-    k,
-    which="LA",
-    method="auto",
+    A: OperatorLike,
+    k: int,
+    which: str = "LA",
+    method: str = "auto",
     *,
-    tol=1e-6,
-    max_iter=None,
-    sketch_size=None,
-    block_size=None,
-    random_state=None,
-):
+    tol: float = 1e-6,
+    max_iter: int | None = None,
+    sketch_size: int | None = None,
+    block_size: int | None = None,
+    random_state: RandomStateLike = None,
+) -> SketchedEigshResult:
     """Largest ``k`` eigenpairs of a symmetric (PSD for EPSI) matrix or operator.
 
     Parameters

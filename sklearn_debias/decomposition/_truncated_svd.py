@@ -1,6 +1,8 @@
 """``SketchedTruncatedSVD``: a ``TruncatedSVD`` drop-in with implicit centring
 and warm-started online updates (``partial_fit``)."""
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
@@ -19,6 +21,7 @@ from .._randnla._lowrank import random_test_matrix
 from .._randnla._operators import BlockOperator
 from ..utils import check_generator, child_seed
 from ..utils._compat import Interval, StrOptions, _fit_context
+from ..utils._typing import ArrayLike, MatrixLike, RandomStateLike
 from ._sketched_svd import _Gram, svd_operator
 
 __all__ = ["SketchedTruncatedSVD"]
@@ -136,7 +139,7 @@ class SketchedTruncatedSVD(
     n_samples_seen_ : int
         Rows the current basis was computed from (the window).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Defined when ``X`` has string feature names.
 
     See Also
@@ -175,17 +178,17 @@ class SketchedTruncatedSVD(
 
     def __init__(
         self,
-        n_components=2,
+        n_components: int = 2,
         *,
-        algorithm="auto",
-        tol=1e-6,
-        update_tol=1e-3,
-        max_iter=None,
-        centering=False,
-        window=None,
-        sketch_size=None,
-        random_state=None,
-    ):
+        algorithm: str = "auto",
+        tol: float = 1e-6,
+        update_tol: float = 1e-3,
+        max_iter: int | None = None,
+        centering: bool = False,
+        window: int | None = None,
+        sketch_size: int | None = None,
+        random_state: RandomStateLike = None,
+    ) -> None:
         self.n_components = n_components
         self.algorithm = algorithm
         self.tol = tol
@@ -271,7 +274,7 @@ class SketchedTruncatedSVD(
 
     # -- public API ----------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: MatrixLike, y: None = None) -> SketchedTruncatedSVD:
         """Fit the top components of ``X``.
 
         Parameters
@@ -287,7 +290,7 @@ class SketchedTruncatedSVD(
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X: MatrixLike, y: None = None) -> np.ndarray:
         """Fit and return the projection ``U * s`` of ``X``.
 
         Parameters
@@ -308,7 +311,7 @@ class SketchedTruncatedSVD(
         self._init_store(X)
         return X_t
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X: MatrixLike, y: None = None) -> SketchedTruncatedSVD:
         """Append rows and update the components by warm-started EPSI.
 
         The rows are appended to the stored data (the last ``window`` rows
@@ -464,7 +467,7 @@ class SketchedTruncatedSVD(
                 self._colsq += sign * np.asarray(sq.sum(axis=0)).ravel()
         return dropped
 
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> np.ndarray:
         """Project ``X`` on the components (after centring, if fitted so).
 
         Parameters
@@ -482,7 +485,7 @@ class SketchedTruncatedSVD(
             Z = Z - self.mean_ @ self.components_.T
         return Z
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Map projections back to feature space.
 
         Parameters

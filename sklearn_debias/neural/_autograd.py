@@ -6,14 +6,17 @@ module if torch is already imported, so the check looks at class modules and
 pass that check.
 """
 
+from __future__ import annotations
+
 import copy
 import warnings
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.utils.validation import check_array
 
 from ..utils import checked_predict
+from ..utils._typing import ArrayLike
 from ._plan import _resolve, supports_autograd
 
 __all__ = ["Derivatives", "autograd_derivatives", "supports_autograd"]
@@ -236,14 +239,14 @@ def _check_reproduces_predict(plan, value, X, X_in):
 
 
 def autograd_derivatives(
-    estimator,
-    X,
-    laplacian_columns=None,
+    estimator: Any,
+    X: ArrayLike,
+    laplacian_columns: slice | int | ArrayLike | None = None,
     *,
-    method="auto",
-    batch_size=1024,
-    check_predict=True,
-):
+    method: str = "auto",
+    batch_size: int = 1024,
+    check_predict: bool = True,
+) -> Derivatives:
     """Exact value, gradient and Laplacian of a torch-backed regressor.
 
     Differentiates the fitted network (and any affine preprocessing, see

@@ -4,8 +4,11 @@ torch and skorch are imported inside ``fit`` only, so that importing this module
 (and the package) does not need them.
 """
 
+from __future__ import annotations
+
 import copy
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -13,13 +16,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils import spawn_seeds
 from ..utils._compat import Interval, StrOptions, _fit_context
+from ..utils._typing import ArrayLike, RandomStateLike
+
+if TYPE_CHECKING:
+    import torch
 
 _OPTIMIZERS = ("adam", "adamw", "sgd", "lbfgs")
 ACTIVATION_NAMES = ("tanh", "relu", "gelu", "silu", "softplus", "sigmoid")
 _PREDICT_BATCH = 4096
 
 
-def to_float32(X):
+def to_float32(X: ArrayLike) -> np.ndarray:
     """Cast an array to float32, the dtype a default torch network expects.
 
     A module-level function, so that ``FunctionTransformer(to_float32)`` pickles;
@@ -178,17 +185,17 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(64, 64),
-        activation="tanh",
-        max_epochs=200,
-        lr=1e-3,
-        batch_size=128,
-        optimizer="adam",
-        standardize=True,
-        net_params=None,
-        random_state=None,
-        device="cpu",
-    ):
+        hidden_layer_sizes: tuple[int, ...] = (64, 64),
+        activation: str = "tanh",
+        max_epochs: int = 200,
+        lr: float = 1e-3,
+        batch_size: int = 128,
+        optimizer: str | type[torch.optim.Optimizer] = "adam",
+        standardize: bool = True,
+        net_params: dict[str, Any] | None = None,
+        random_state: RandomStateLike = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.max_epochs = max_epochs
@@ -238,7 +245,7 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
         return sizes, optimizer, net_params
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> MLPSurrogate:
         """Fit the network.
 
         Parameters
@@ -312,7 +319,7 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
         self._eval_module = module
         return self
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict with the fitted network.
 
         Parameters
@@ -344,16 +351,16 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
 
 
 def make_mlp_regressor(
-    hidden_layer_sizes=(64, 64),
-    activation="tanh",
-    max_epochs=200,
-    lr=1e-3,
-    batch_size=128,
-    optimizer="adam",
-    random_state=None,
-    device="cpu",
-    **kwargs,
-):
+    hidden_layer_sizes: tuple[int, ...] = (64, 64),
+    activation: str = "tanh",
+    max_epochs: int = 200,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    optimizer: str | type[torch.optim.Optimizer] = "adam",
+    random_state: RandomStateLike = None,
+    device: str | torch.device = "cpu",
+    **kwargs: Any,
+) -> MLPSurrogate:
     """Build an unfitted skorch MLP regressor configured for surrogate work.
 
     Parameters

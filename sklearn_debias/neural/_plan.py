@@ -7,9 +7,11 @@ steps, affine target transforms, frozen estimators, fitted searches) as
 ``prediction = c * module(a * x + b) + e``. Never imports torch.
 """
 
+from __future__ import annotations
+
 import sys
 import warnings
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
@@ -192,7 +194,7 @@ def _resolve(estimator):
     )
 
 
-def supports_autograd(estimator):
+def supports_autograd(estimator: Any) -> bool:
     """Whether :func:`autograd_derivatives` can differentiate ``estimator``.
 
     Parameters

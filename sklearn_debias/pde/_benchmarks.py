@@ -5,6 +5,8 @@ here against its PDE ``∂_t u + μ·∇u + (σ²/2)Δu + F(t, x, u, σ∇u) = 0
 suite checks every exact solution's residual by finite differences.
 """
 
+from __future__ import annotations
+
 import numpy as np
 from scipy.special import expit
 
@@ -101,7 +103,9 @@ class _ReactionSolution(_Callable):
         return self.target(X[:, 0], X[:, 1:])
 
 
-def viscous_burgers(d, sigma=0.25, T=0.5):
+def viscous_burgers(
+    d: int, sigma: float = 0.25, T: float = 0.5
+) -> SemilinearParabolicPDE:
     """Viscous Burgers-type equation with a logistic travelling-wave solution.
 
     ``∂_t u + (σ²u - 1/d - σ²/2) Σ_i ∂_i u + (σ²/2) Δu = 0``, i.e. drift
@@ -154,7 +158,7 @@ def viscous_burgers(d, sigma=0.25, T=0.5):
     )
 
 
-def linear_convection_diffusion(d, T=0.5):
+def linear_convection_diffusion(d: int, T: float = 0.5) -> SemilinearParabolicPDE:
     """Linear convection-diffusion ``∂_t u - (1/d) Σ_i ∂_i u + Δu = 0``.
 
     Drift ``μ = -1/d``, ``σ = √2``, ``F = 0``; exact solution
@@ -197,7 +201,7 @@ def linear_convection_diffusion(d, T=0.5):
     )
 
 
-def lqg(d, a=1.0, T=1.0):
+def lqg(d: int, a: float = 1.0, T: float = 1.0) -> SemilinearParabolicPDE:
     """Hamilton-Jacobi-Bellman equation of a linear-quadratic control problem.
 
     ``∂_t u + Δu - |∇u|² = 0``, ``u(T, x) = a|x|²``: drift 0, ``σ = √2``,
@@ -251,7 +255,7 @@ def lqg(d, a=1.0, T=1.0):
     )
 
 
-def diffusion_reaction(d, T=0.5):
+def diffusion_reaction(d: int, T: float = 0.5) -> SemilinearParabolicPDE:
     """Diffusion-reaction ``∂_t u + Δu/2 + min{1, (u - u*)²} = 0``.
 
     Drift 0, ``σ = 1``, ``F(t, x, u, z) = min{1, (u - u*(t, x))²}`` with

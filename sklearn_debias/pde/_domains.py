@@ -6,11 +6,14 @@ the nearest boundary point (:meth:`project`), membership (:meth:`contains`) and
 uniform sampling of its interior (:meth:`sample`).
 """
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
 
 from ..utils import check_generator
+from ..utils._typing import ArrayLike, RandomStateLike
 
 __all__ = ["Ball", "Box"]
 
@@ -43,7 +46,7 @@ class _Domain:
             )
         return X
 
-    def contains(self, X):
+    def contains(self, X: ArrayLike) -> np.ndarray:
         """Whether each point lies in the closed domain.
 
         Parameters
@@ -90,7 +93,9 @@ class Ball(_Domain):
     array([[0., 0., 2.]])
     """
 
-    def __init__(self, d, center=0.0, radius=1.0):
+    def __init__(
+        self, d: int, center: float | ArrayLike = 0.0, radius: float = 1.0
+    ) -> None:
         self.n_dims = _check_dim(d)
         center = np.asarray(center, dtype=np.float64)
         if center.ndim == 0:
@@ -105,10 +110,10 @@ class Ball(_Domain):
         self.center = center
         self.radius = float(radius)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Ball(d={self.n_dims}, radius={self.radius:g})"
 
-    def distance(self, X):
+    def distance(self, X: ArrayLike) -> np.ndarray:
         """Signed distance to the sphere: ``radius - |x - center|``.
 
         Parameters
@@ -124,7 +129,7 @@ class Ball(_Domain):
         X = self._check_points(X)
         return self.radius - np.linalg.norm(X - self.center, axis=1)
 
-    def project(self, X):
+    def project(self, X: ArrayLike) -> np.ndarray:
         """Nearest point of the sphere to each point.
 
         Parameters
@@ -144,7 +149,9 @@ class Ball(_Domain):
         direction = np.where(norm > 0, diff / np.where(norm > 0, norm, 1.0), pole)
         return self.center + self.radius * direction
 
-    def sample(self, n_samples, random_state=None):
+    def sample(
+        self, n_samples: int, random_state: RandomStateLike = None
+    ) -> np.ndarray:
         """Draw points uniformly from the ball.
 
         Parameters
@@ -198,7 +205,7 @@ class Box(_Domain):
     array([[0., 1.]])
     """
 
-    def __init__(self, low, high):
+    def __init__(self, low: float | ArrayLike, high: float | ArrayLike) -> None:
         low = np.atleast_1d(np.asarray(low, dtype=np.float64))
         high = np.atleast_1d(np.asarray(high, dtype=np.float64))
         if low.ndim != 1 or low.shape != high.shape:
@@ -214,10 +221,10 @@ class Box(_Domain):
         self.high = high
         self.n_dims = low.shape[0]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Box(d={self.n_dims})"
 
-    def distance(self, X):
+    def distance(self, X: ArrayLike) -> np.ndarray:
         """Signed distance to the boundary (exact inside the box).
 
         Parameters
@@ -233,7 +240,7 @@ class Box(_Domain):
         X = self._check_points(X)
         return np.minimum(X - self.low, self.high - X).min(axis=1)
 
-    def project(self, X):
+    def project(self, X: ArrayLike) -> np.ndarray:
         """Nearest boundary point of each interior point (clip outside points).
 
         Parameters
@@ -256,7 +263,9 @@ class Box(_Domain):
         )
         return Y
 
-    def sample(self, n_samples, random_state=None):
+    def sample(
+        self, n_samples: int, random_state: RandomStateLike = None
+    ) -> np.ndarray:
         """Draw points uniformly from the box.
 
         Parameters

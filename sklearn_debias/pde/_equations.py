@@ -5,11 +5,15 @@ return (shape ``(n,)``, finite), so that a mistake in a callable gives a clear
 error instead of a silently broadcast answer.
 """
 
+from __future__ import annotations
+
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 
 from ..utils import check_generator
+from ..utils._typing import ArrayLike, RandomStateLike
 from ._domains import _Domain
 
 __all__ = ["PoissonEquation", "SemilinearParabolicPDE"]
@@ -93,7 +97,13 @@ class PoissonEquation:
     array([0.25])
     """
 
-    def __init__(self, source, boundary, domain, exact_solution=None):
+    def __init__(
+        self,
+        source: Callable | None,
+        boundary: Callable,
+        domain: _Domain,
+        exact_solution: Callable | None = None,
+    ) -> None:
         if source is not None and not callable(source):
             raise ValueError("source must be a callable or None")
         if not callable(boundary):
@@ -108,10 +118,10 @@ class PoissonEquation:
         self._exact_solution = exact_solution
 
     @property
-    def n_dims(self):
+    def n_dims(self) -> int:
         return self.domain.n_dims
 
-    def exact_solution(self, X):
+    def exact_solution(self, X: ArrayLike) -> np.ndarray:
         """The exact solution at the rows of ``X``, when it was given.
 
         Parameters
@@ -148,7 +158,9 @@ class PoissonEquation:
         """``g`` at the rows of ``X``."""
         return _checked_call(self.boundary, "PoissonEquation.boundary", len(X), X)
 
-    def sample(self, n_samples, random_state=None):
+    def sample(
+        self, n_samples: int, random_state: RandomStateLike = None
+    ) -> np.ndarray:
         """Draw query points uniformly from the domain.
 
         Parameters
@@ -224,14 +236,14 @@ class SemilinearParabolicPDE:
 
     def __init__(
         self,
-        drift,
-        sigma,
-        nonlinearity,
-        terminal,
-        T,
-        domain=None,
-        exact_solution=None,
-    ):
+        drift: float | ArrayLike,
+        sigma: float,
+        nonlinearity: Callable | None,
+        terminal: Callable,
+        T: float,
+        domain: _Domain | None = None,
+        exact_solution: Callable | None = None,
+    ) -> None:
         try:
             drift = np.asarray(drift, dtype=np.float64)
         except (TypeError, ValueError):
@@ -267,7 +279,7 @@ class SemilinearParabolicPDE:
         self.n_dims = dims.pop() if dims else None
         self._exact_solution = exact_solution
 
-    def exact_solution(self, X):
+    def exact_solution(self, X: ArrayLike) -> np.ndarray:
         """The exact solution at rows ``(t, x)`` of ``X``, when it was given.
 
         Parameters
@@ -343,7 +355,9 @@ class SemilinearParabolicPDE:
             + self.evaluate_nonlinearity(X[:, 0], X[:, 1:], value, self.sigma * grad_x)
         )
 
-    def sample(self, n_samples, random_state=None):
+    def sample(
+        self, n_samples: int, random_state: RandomStateLike = None
+    ) -> np.ndarray:
         """Draw query points: ``t ~ U[0, T)``, ``x`` uniform on ``domain``.
 
         Parameters

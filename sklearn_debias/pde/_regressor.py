@@ -1,7 +1,10 @@
 """SimulationCalibratedRegressor: a learned PDE solution debiased by simulation."""
 
+from __future__ import annotations
+
 import warnings
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +22,7 @@ from ..utils._compat import (
     _routing_enabled,
 )
 from ..utils._routing import surrogate_fit_params, surrogate_router
+from ..utils._typing import ArrayLike, MatrixLike, RandomStateLike
 from ._defect import METHODS, resolve_method, simulate_defect
 from ._derivatives import DERIVATIVE_METHODS, resolve_derivative_method
 from ._equations import PoissonEquation, SemilinearParabolicPDE
@@ -178,19 +182,19 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        estimator=None,
-        pde=None,
+        estimator: BaseEstimator | None = None,
+        pde: Any = None,
         *,
-        method="auto",
-        n_paths=None,
-        levels=2,
-        derivatives="auto",
-        epsilon=1e-4,
-        clip=None,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-    ):
+        method: str = "auto",
+        n_paths: int | None = None,
+        levels: int = 2,
+        derivatives: str = "auto",
+        epsilon: float = 1e-4,
+        clip: float | None = None,
+        n_jobs: int | None = None,
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+    ) -> None:
         self.estimator = estimator
         self.pde = pde
         self.method = method
@@ -216,7 +220,13 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         # the surrogate's own parameters are validated when it is fitted
         prefer_skip_nested_validation=False
     )
-    def fit(self, X, y, sample_weight=None, **fit_params):
+    def fit(
+        self,
+        X: MatrixLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        **fit_params: Any,
+    ) -> SimulationCalibratedRegressor:
         """Fit the surrogate on solution data.
 
         Parameters
@@ -275,7 +285,9 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
                 f"({'rows (t, x)' if expected != self.pde.n_dims else 'points x'})"
             )
 
-    def predict(self, X, return_std=False):
+    def predict(
+        self, X: MatrixLike, return_std: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Surrogate plus simulated correction at the query points.
 
         Parameters
