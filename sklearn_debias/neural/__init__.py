@@ -14,10 +14,12 @@ The contract used by :mod:`sklearn_debias.pde` for the surrogate's PDE residual:
 
 from ._autograd import Derivatives, autograd_derivatives, supports_autograd
 from ._mlp import MLPSurrogate, make_mlp_regressor, to_float32
+from ._pinn import PINNRegressor
 
 __all__ = [
     "Derivatives",
     "MLPSurrogate",
+    "PINNRegressor",
     "autograd_derivatives",
     "make_mlp_regressor",
     "supports_autograd",

@@ -59,9 +59,58 @@ def _import_torch():
         import torch
     except ImportError as exc:  # pragma: no cover - exercised without torch
         raise ImportError(
-            "MLPSurrogate needs torch and skorch: pip install 'sklearn-debias[torch]'"
+            "The neural surrogates need torch and skorch: pip install "
+            "'sklearn-debias[torch]'"
         ) from exc
     return torch, skorch
+
+
+def _checked_sizes(hidden_layer_sizes):
+    """``hidden_layer_sizes`` as a tuple of positive ints, or ``ValueError``."""
+    sizes = hidden_layer_sizes
+    sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+    if not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be a tuple of positive integers, got "
+            f"{hidden_layer_sizes!r}."
+        )
+    return sizes
+
+
+def evaluation_copy(module):
+    """A float64, eval-mode, gradient-free copy of a trained module.
+
+    Made once at the end of ``fit``: ``predict`` never copies nor mutates a
+    module, so concurrent calls are safe, and predictions agree with
+    :func:`autograd_derivatives` (which differentiates this copy) to float64
+    rounding.
+    """
+    module = copy.deepcopy(module).eval().requires_grad_(False)
+    try:
+        module = module.double()
+    except (RuntimeError, TypeError):  # pragma: no cover - no float64 (MPS)
+        pass
+    return module
+
+
+def predict_module(module, X):
+    """Predictions of shape ``(n,)``, float64, of a module on ``X``, in batches."""
+    import torch
+
+    weight = next(module.parameters())
+    pred = np.empty(X.shape[0])
+    with torch.no_grad():
+        for start in range(0, X.shape[0], _PREDICT_BATCH):
+            batch = torch.tensor(
+                X[start : start + _PREDICT_BATCH],
+                dtype=weight.dtype,
+                device=weight.device,
+            )
+            out = module(batch).reshape(-1)
+            pred[start : start + _PREDICT_BATCH] = out.double().cpu().numpy()
+    return pred
 
 
 def _loss_curve(history):
@@ -209,15 +258,7 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
 
     def _checked_params(self, torch):
         """What the parameter constraints cannot check (some of it needs torch)."""
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if not all(
-            isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
-        ):
-            raise ValueError(
-                "hidden_layer_sizes must be a tuple of positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
+        sizes = _checked_sizes(self.hidden_layer_sizes)
         if isinstance(self.optimizer, str):
             optimizer = getattr(
                 torch.optim,
@@ -309,14 +350,7 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
                 "Training produced non-finite weights; lower lr or check the data "
                 "scale (standardize=True helps)."
             )
-        # The float64 evaluation copy, made once: predict never copies nor
-        # mutates a module, so concurrent calls are safe.
-        module = copy.deepcopy(net.module_).eval().requires_grad_(False)
-        try:
-            module = module.double()
-        except (RuntimeError, TypeError):  # pragma: no cover - no float64 (MPS)
-            pass
-        self._eval_module = module
+        self._eval_module = evaluation_copy(net.module_)
         return self
 
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -334,20 +368,7 @@ class MLPSurrogate(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        torch, _ = _import_torch()
-        module = self._eval_module
-        weight = next(module.parameters())
-        pred = np.empty(X.shape[0])
-        with torch.no_grad():
-            for start in range(0, X.shape[0], _PREDICT_BATCH):
-                batch = torch.tensor(
-                    X[start : start + _PREDICT_BATCH],
-                    dtype=weight.dtype,
-                    device=weight.device,
-                )
-                out = module(batch).reshape(-1)
-                pred[start : start + _PREDICT_BATCH] = out.double().cpu().numpy()
-        return pred
+        return predict_module(self._eval_module, X)
 
 
 def make_mlp_regressor(

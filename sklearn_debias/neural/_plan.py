@@ -27,6 +27,7 @@ from sklearn.preprocessing import (
 from ..utils import unwrap_once
 from ..utils._compat import BaseSearchCV
 from ._mlp import MLPSurrogate, to_float32
+from ._pinn import PINNRegressor
 
 __all__ = ["supports_autograd"]
 
@@ -172,6 +173,13 @@ def _resolve(estimator):
         # The float64 copy made at fit: autograd need not copy it again.
         module = getattr(estimator, "_eval_module", plan.module)
         return plan._replace(module=module, predictor=estimator)
+    if isinstance(estimator, PINNRegressor):
+        module = getattr(estimator, "_eval_module", None)
+        return (
+            None
+            if module is None
+            else _Plan([], [], module, None, (1.0, 0.0), estimator)
+        )
     inner = unwrap_once(estimator)
     if inner is None:
         return _torch_plan(estimator)

@@ -174,6 +174,28 @@ class Ball(_Domain):
         radius = self.radius * rng.random((n_samples, 1)) ** (1.0 / self.n_dims)
         return self.center + radius * direction
 
+    def sample_boundary(
+        self, n_samples: int, random_state: RandomStateLike = None
+    ) -> np.ndarray:
+        """Draw points uniformly from the sphere (the ball's boundary).
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of points.
+        random_state : int, Generator, RandomState instance or None, \
+                default=None
+            Seed of the draw (see :func:`sklearn_debias.utils.check_generator`).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_dims)
+        """
+        rng = check_generator(random_state)
+        return self.center + self.radius * _uniform_directions(
+            rng, n_samples, self.n_dims
+        )
+
 
 class Box(_Domain):
     """The closed axis-aligned box with lower corner ``low`` and upper corner ``high``.
@@ -285,3 +307,31 @@ class Box(_Domain):
         """
         rng = check_generator(random_state)
         return rng.uniform(self.low, self.high, size=(n_samples, self.n_dims))
+
+    def sample_boundary(
+        self, n_samples: int, random_state: RandomStateLike = None
+    ) -> np.ndarray:
+        """Draw points uniformly (by surface area) from the box's faces.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of points.
+        random_state : int, Generator, RandomState instance or None, \
+                default=None
+            Seed of the draw (see :func:`sklearn_debias.utils.check_generator`).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_dims)
+        """
+        rng = check_generator(random_state)
+        X = self.sample(n_samples, rng)
+        sides = self.high - self.low
+        # The two faces normal to axis j each have area prod(sides) / sides[j].
+        area = np.prod(sides) / sides
+        axis = rng.choice(self.n_dims, size=n_samples, p=area / area.sum())
+        upper = rng.random(n_samples) < 0.5
+        rows = np.arange(n_samples)
+        X[rows, axis] = np.where(upper, self.high[axis], self.low[axis])
+        return X

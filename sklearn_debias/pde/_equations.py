@@ -12,15 +12,31 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..utils import check_generator
+from ..utils import check_generator, is_tensor
 from ..utils._typing import ArrayLike, RandomStateLike
 from ._domains import _Domain
 
 __all__ = ["PoissonEquation", "SemilinearParabolicPDE"]
 
 
+def _like(array, ref):
+    """``array`` (numpy) as ``ref``'s kind: a tensor of its dtype and device."""
+    return ref.new_tensor(np.asarray(array)) if is_tensor(ref) else array
+
+
+def _numpy(x):
+    """A float64 numpy copy of a tensor (unchanged for anything else)."""
+    return x.detach().cpu().double().numpy() if is_tensor(x) else x
+
+
 def _checked_call(func, name, n, *args):
-    """Call ``func(*args)`` and check that it returns ``n`` finite numbers."""
+    """Call ``func(*args)`` and check that it returns ``n`` finite numbers.
+
+    With torch tensors among ``args`` (a physics-informed network trains
+    through the call) the result must be a tensor, so that gradients flow.
+    """
+    if any(is_tensor(a) for a in args):
+        return _checked_tensor_call(func, name, n, *args)
     out = np.asarray(func(*args), dtype=np.float64)
     if out.shape != (n,):
         raise ValueError(
@@ -28,6 +44,28 @@ def _checked_call(func, name, n, *args):
             f"got shape {out.shape}"
         )
     if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name} returned non-finite values")
+    return out
+
+
+def _checked_tensor_call(func, name, n, *args):
+    hint = (
+        f"{name} ({func!r}) must accept torch tensors as well as numpy arrays to "
+        "train a physics-informed network through it: use the array's own "
+        "methods and operators, or torch functions for tensor inputs"
+    )
+    try:
+        out = func(*args)
+    except Exception as exc:  # numpy-only code fails on tensors in many ways
+        raise TypeError(f"{hint}; on tensors it raised {exc!r}") from exc
+    if not is_tensor(out):
+        raise TypeError(f"{hint}; on tensors it returned {type(out).__name__}")
+    if tuple(out.shape) != (n,):
+        raise ValueError(
+            f"{name} must return an array of shape ({n},) for {n} points, "
+            f"got shape {tuple(out.shape)}"
+        )
+    if not bool(out.isfinite().all()):
         raise ValueError(f"{name} returned non-finite values")
     return out
 
@@ -149,10 +187,38 @@ class PoissonEquation:
         return X
 
     def evaluate_source(self, X):
-        """``f`` at the rows of ``X`` (zeros for ``source=None``)."""
+        """``f`` at the rows of ``X`` (zeros for ``source=None``).
+
+        For a tensor ``X`` the source is evaluated in numpy (it does not
+        depend on the network) and returned as a tensor like ``X``.
+        """
         if self.source is None:
-            return np.zeros(len(X))
-        return _checked_call(self.source, "PoissonEquation.source", len(X), X)
+            return _like(np.zeros(len(X)), X)
+        values = _checked_call(self.source, "PoissonEquation.source", len(X), _numpy(X))
+        return _like(values, X)
+
+    def residual(self, X, value, gradient, laplacian):
+        """PDE residual ``Δv - f`` of a function given its derivatives.
+
+        The single implementation used both to train a physics-informed
+        network (torch tensors) and to simulate a surrogate's defect (numpy).
+
+        Parameters
+        ----------
+        X : ndarray or torch.Tensor of shape (n, d)
+            Points.
+        value, gradient : ndarray or torch.Tensor or None
+            The function and its gradient at ``X`` (unused: the Poisson
+            residual needs the Laplacian only).
+        laplacian : ndarray or torch.Tensor of shape (n,)
+            Its Laplacian.
+
+        Returns
+        -------
+        residual : ndarray or torch.Tensor of shape (n,)
+            ``Δv - f``, of the kind of ``laplacian``.
+        """
+        return laplacian - self.evaluate_source(X)
 
     def evaluate_boundary(self, X):
         """``g`` at the rows of ``X``."""
@@ -318,7 +384,7 @@ class SemilinearParabolicPDE:
     def evaluate_nonlinearity(self, t, x, u, z):
         """``F(t, x, u, z)``, checked (zeros for ``nonlinearity=None``)."""
         if self.nonlinearity is None:
-            return np.zeros(len(t))
+            return _like(np.zeros(len(t)), u)
         return _checked_call(
             self.nonlinearity, "SemilinearParabolicPDE.nonlinearity", len(t), t, x, u, z
         )
@@ -332,25 +398,30 @@ class SemilinearParabolicPDE:
     def residual(self, X, value, gradient, laplacian):
         """PDE residual of a function given its derivatives at rows ``(t, x)``.
 
+        The single implementation used both to train a physics-informed
+        network (torch tensors, through which gradients flow; the
+        ``nonlinearity`` then receives tensors) and to simulate a surrogate's
+        defect (numpy arrays).
+
         Parameters
         ----------
-        X : ndarray of shape (n, d + 1)
+        X : ndarray or torch.Tensor of shape (n, d + 1)
             Points ``(t, x)``.
-        value, gradient, laplacian : ndarray
+        value, gradient, laplacian : ndarray or torch.Tensor
             The function at ``X`` (``(n,)``), its gradient with respect to all
             ``d + 1`` inputs (``(n, d + 1)``; column 0 is ``∂_t``) and its spatial
             Laplacian (``(n,)``).
 
         Returns
         -------
-        residual : ndarray of shape (n,)
+        residual : ndarray or torch.Tensor of shape (n,)
             ``∂_t v + μ·∇v + (σ²/2) Δv + F(t, x, v, σ∇v)``.
         """
         d = X.shape[1] - 1
         grad_x = gradient[:, 1:]
         return (
             gradient[:, 0]
-            + grad_x @ self.drift_vector(d)
+            + grad_x @ _like(self.drift_vector(d), grad_x)
             + 0.5 * self.sigma**2 * laplacian
             + self.evaluate_nonlinearity(X[:, 0], X[:, 1:], value, self.sigma * grad_x)
         )

@@ -29,16 +29,46 @@ from ..utils import check_seed_sequence
 __all__ = ["multilevel_picard"]
 
 
-def _level(level, t, x, problem, n_paths, seed):
-    """``(U_level, Z_level)`` at the points, plus the variance of ``U``."""
+def _mean_and_variance(terms):
+    """Mean over axis 1 and the variance of that mean (NaN from one sample)."""
+    k = terms.shape[1]
+    if k == 1:
+        return terms[:, 0], np.full(terms[:, 0].shape, np.nan)
+    return terms.mean(axis=1), terms.var(axis=1, ddof=1) / k
+
+
+def _noise_bias(F, u, z, u_var, z_var, rng):
+    """``E F(u + δu, z + δz) - F(u, z)`` for noise of variances ``u_var, z_var``.
+
+    To second order this is half the Hessian of ``F`` weighted by the
+    variances; one Rademacher probe ``v`` per point estimates it without
+    bias: ``(F(w + s v) + F(w - s v) - 2 F(w)) / 2`` with ``s`` the standard
+    deviations (exact for ``F`` quadratic, as ``-|z|²/2``).
+    """
+    su = np.sqrt(np.nan_to_num(u_var))
+    sz = np.sqrt(np.nan_to_num(z_var))
+    v0 = rng.choice(np.array([-1.0, 1.0]), size=u.shape)
+    v = rng.choice(np.array([-1.0, 1.0]), size=z.shape)
+    return 0.5 * (F(u + su * v0, z + sz * v) + F(u - su * v0, z - sz * v)) - F(u, z)
+
+
+def _level(level, t, x, problem, n_paths, seed, bias=False):
+    """``(U, Z)`` of a level at the points, their variances, and a bias estimate.
+
+    Returns ``U``, ``Z``, the variance of ``U``, the (componentwise) variance of
+    ``Z`` and, with ``bias=True``, an estimate of the bias that the noise of
+    the level below puts into the nonlinearity (else zeros).
+    """
     n, d = x.shape
     if level == 0:
-        return np.zeros(n), np.zeros((n, d)), np.zeros(n)
+        return np.zeros(n), np.zeros((n, d)), np.zeros(n), np.zeros((n, d)), 0.0
     drift, sigma, T = problem["drift"], problem["sigma"], problem["T"]
     horizon = T - t
     live = horizon > 0
     horizon = np.where(live, horizon, 1.0)
-    seeds = seed.spawn(1 + 3 * level)
+    # The last child seeds the bias probe, so the others are those of a run
+    # without it.
+    seeds = seed.spawn(2 + 3 * level)
 
     # Terminal term: M^level exact paths to T.
     rng = np.random.default_rng(seeds[0])
@@ -47,9 +77,11 @@ def _level(level, t, x, problem, n_paths, seed):
     xT = x[:, None, :] + drift * horizon[:, None, None] + sigma * dW
     gT = problem["terminal"](xT.reshape(-1, d)).reshape(n, k)
     g0 = problem["terminal"](x)
-    U = gT.mean(axis=1)
-    Z = np.einsum("nk,nkd->nd", gT - g0[:, None], dW) / (k * horizon[:, None])
-    variance = gT.var(axis=1, ddof=1) / k if k > 1 else np.full(n, np.nan)
+    U, variance = _mean_and_variance(gT)
+    Z, z_variance = _mean_and_variance(
+        (gT - g0[:, None])[:, :, None] * dW / horizon[:, None, None]
+    )
+    noise_bias = np.zeros(n)
 
     # Picard corrections, level by level.
     for l in range(level):
@@ -62,26 +94,49 @@ def _level(level, t, x, problem, n_paths, seed):
         tR = np.minimum((t[:, None] + ds).reshape(-1), T)
         xR = xR.reshape(-1, d)
         F = problem["generator"](tR, xR)
+        weight = 2.0 * np.sqrt(tau) * horizon[:, None]
         if l == 0:
             diff = F(np.zeros(n * k), np.zeros((n * k, d)))
         else:
-            u_hi, z_hi, _ = _level(l, tR, xR, problem, n_paths, seeds[2 + 3 * l])
-            u_lo, z_lo, _ = _level(l - 1, tR, xR, problem, n_paths, seeds[3 + 3 * l])
+            u_hi, z_hi, u_var, z_var, _ = _level(
+                l, tR, xR, problem, n_paths, seeds[2 + 3 * l]
+            )
+            u_lo, z_lo, *_ = _level(l - 1, tR, xR, problem, n_paths, seeds[3 + 3 * l])
             diff = F(u_hi, z_hi) - F(u_lo, z_lo)
-        terms = (2.0 * np.sqrt(tau) * horizon[:, None]) * diff.reshape(n, k)
-        U += terms.mean(axis=1)
-        Z += np.einsum("nk,nkd->nd", terms / ds, dW) / k
-        variance += terms.var(axis=1, ddof=1) / k if k > 1 else np.nan
+            if bias and l == level - 1:  # the noise of the top correction
+                rng = np.random.default_rng(seeds[-1])
+                probe = _noise_bias(F, u_hi, z_hi, u_var, z_var, rng)
+                noise_bias = (weight * probe.reshape(n, k)).mean(axis=1)
+        terms = weight * diff.reshape(n, k)
+        mean, var = _mean_and_variance(terms)
+        U += mean
+        variance += var
+        z_mean, z_var = _mean_and_variance((terms / ds)[:, :, None] * dW)
+        Z += z_mean
+        z_variance += z_var
 
     if not np.all(live):  # points at t = T: the terminal value itself
         U = np.where(live, U, g0)
         Z[~live] = 0.0
         variance[~live] = 0.0
-    return U, Z, variance
+        z_variance[~live] = 0.0
+        noise_bias[~live] = 0.0
+    return U, Z, variance, z_variance, noise_bias
 
 
 def multilevel_picard(
-    t, x, *, drift, sigma, T, terminal, generator, levels, n_paths, seed
+    t,
+    x,
+    *,
+    drift,
+    sigma,
+    T,
+    terminal,
+    generator,
+    levels,
+    n_paths,
+    seed,
+    return_bias=False,
 ):
     """Full-history multilevel Picard estimate of ``(u, σ∇u)`` at points.
 
@@ -113,6 +168,13 @@ def multilevel_picard(
         :func:`sklearn_debias.utils.check_seed_sequence` accepts); every
         level and recursive call spawns its own child.
 
+    return_bias : bool, default=False
+        Also return an estimate of the bias that the noise of the recursive
+        estimates puts into a nonlinear ``F`` (``E F(U + noise) ≠ F(U)``): with
+        a nonlinearity quadratic in the gradient in high dimension the
+        Bismut-Elworthy-Li gradient estimates are noisy and their squares bias
+        the result by far more than its standard error.
+
     Returns
     -------
     u : ndarray of shape (n_points,)
@@ -120,6 +182,10 @@ def multilevel_picard(
         Estimate of ``σ∇u``.
     stderr : ndarray of shape (n_points,)
         Standard error of ``u`` (the top-level terms are independent means).
+    noise_bias : ndarray of shape (n_points,)
+        Only with ``return_bias``: the estimated bias of ``u`` from the noise of
+        the top correction's inner estimates (second order in that noise,
+        one Rademacher probe per sample; zero for ``levels < 2``).
     """
     problem = {
         "drift": drift,
@@ -128,5 +194,9 @@ def multilevel_picard(
         "terminal": terminal,
         "generator": generator,
     }
-    u, z, variance = _level(levels, t, x, problem, n_paths, check_seed_sequence(seed))
+    u, z, variance, _, noise_bias = _level(
+        levels, t, x, problem, n_paths, check_seed_sequence(seed), bias=return_bias
+    )
+    if return_bias:
+        return u, z, np.sqrt(variance), noise_bias
     return u, z, np.sqrt(variance)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -68,7 +69,11 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         terminal paths). ``None``: 1000, 1000 and 10 respectively.
     levels : int, default=2
         Picard level ``n`` of multilevel Picard (the SCaSML paper uses 2);
-        ignored by the other methods.
+        ignored by the other methods. ``levels=1`` evaluates the nonlinearity
+        at the surrogate only: for a nonlinear equation its error has a part
+        of first order in the defect that ``return_std`` does not include (it
+        stops falling with ``n_paths``); use it only where the nonlinearity is
+        insensitive to the defect.
     derivatives : {"auto", "autograd", "finite_difference", "randomized"}, \
             default="auto"
         How the surrogate's derivatives are computed: autograd for torch-backed
@@ -84,6 +89,16 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
     clip : float or None, default=None
         If set, corrections are clipped to ``[-clip, clip]`` (a safeguard that
         makes the estimate biased; off by default).
+    noise_bias : {"correct", "warn"}, default="correct"
+        Multilevel Picard feeds its noisy inner estimates of ``(ŭ, σ∇ŭ)`` into
+        the nonlinearity, and a nonlinear ``F`` turns their noise into a bias
+        (``E F(U + noise) ≠ F(U)``) that ``return_std`` does not include; with a
+        nonlinearity quadratic in the gradient in high dimension (LQG) it is
+        many standard errors. Both options estimate it (second order in the
+        noise, one random probe per sample). ``"correct"`` subtracts it
+        (exact for ``F`` quadratic in ``(u, z)``) and warns when it exceeded 3
+        standard errors; ``"warn"`` keeps the uncorrected estimate and warns
+        when it exceeds 2 standard errors at more than 5% of the points.
     n_jobs : int or None, default=None
         Chunks of query points simulated in parallel through joblib (threads by
         default, since the work is in numpy and the surrogate's ``predict``;
@@ -175,6 +190,7 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         "derivatives": [StrOptions(set(DERIVATIVE_METHODS))],
         "epsilon": [Interval(Real, 0, 1, closed="neither")],
         "clip": [Interval(Real, 0, None, closed="neither"), None],
+        "noise_bias": [StrOptions({"correct", "warn"})],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -191,6 +207,7 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         derivatives: str = "auto",
         epsilon: float = 1e-4,
         clip: float | None = None,
+        noise_bias: str = "correct",
         n_jobs: int | None = None,
         random_state: RandomStateLike = None,
         verbose: int = 0,
@@ -203,6 +220,7 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         self.derivatives = derivatives
         self.epsilon = epsilon
         self.clip = clip
+        self.noise_bias = noise_bias
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -223,7 +241,7 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
     def fit(
         self,
         X: MatrixLike,
-        y: ArrayLike,
+        y: ArrayLike | None = None,
         sample_weight: ArrayLike | None = None,
         **fit_params: Any,
     ) -> SimulationCalibratedRegressor:
@@ -234,8 +252,12 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Points ``x`` (Poisson) or rows ``(t, x)`` (parabolic). Sparse only
             when the surrogate accepts it.
-        y : array-like of shape (n_samples,)
-            Solution values (from a solver, data, or a PINN's own predictions).
+        y : array-like of shape (n_samples,) or None, default=None
+            Solution values (from a solver or data). ``None`` for a surrogate
+            that fits without them: a prefit one wrapped in
+            :class:`~sklearn.frozen.FrozenEstimator`, or a
+            :class:`~sklearn_debias.neural.PINNRegressor`, which trains on the
+            PDE with ``X`` among its collocation points.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the surrogate's fit; the simulation is not reweighted.
             Without metadata routing (scikit-learn's default) they are passed
@@ -256,7 +278,20 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
             None if self.pde is None else resolve_method(self.pde, self.method)
         )
         estimator = self._surrogate()
-        X, y = validate_data(self, X, y, y_numeric=True, **self._input_options())
+        if y is None:
+            if not (
+                isinstance(estimator, FrozenEstimator)
+                or not get_tags(estimator).target_tags.required
+            ):
+                raise ValueError(
+                    f"{type(self).__name__} requires y to be passed, but the "
+                    f"target y is None: {type(estimator).__name__} fits on "
+                    "solution data (only a FrozenEstimator or a PINNRegressor "
+                    "fits without it)."
+                )
+            X = validate_data(self, X, **self._input_options())
+        else:
+            X, y = validate_data(self, X, y, y_numeric=True, **self._input_options())
         self._check_n_features_for_pde(X)
         if sample_weight is not None:
             fit_params["sample_weight"] = sample_weight
@@ -327,7 +362,7 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         self._validate_params()
         method = resolve_method(self.pde, self.method)
         X = self.pde.check_points(X.toarray() if sp.issparse(X) else X)
-        correction, std = simulate_defect(
+        correction, std, noise_bias = simulate_defect(
             self.estimator_,
             self.pde,
             X,
@@ -340,10 +375,44 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
             random_state=self.random_state,
             verbose=self.verbose,
         )
+        self._report_noise_bias(noise_bias, std)
+        if self.noise_bias == "correct":
+            correction = correction - noise_bias
         if self.clip is not None:
             correction = np.clip(correction, -self.clip, self.clip)
         y_pred = surrogate + correction
         return (y_pred, std) if return_std else y_pred
+
+    def _report_noise_bias(self, noise_bias, std):
+        """Warn when multilevel Picard's inner noise biases the answer."""
+        ratio = np.abs(noise_bias) / np.where(std > 0, std, np.inf)
+        if not np.any(ratio > 2.0):
+            return
+        frac, median = np.mean(ratio > 2.0), np.median(ratio)
+        if self.noise_bias == "correct":
+            if median <= 3.0:
+                return
+            what = (
+                "It was subtracted to second order in the noise (exactly for a "
+                "nonlinearity quadratic in u and z, such as -|z|²/2); for another "
+                "nonlinearity the remainder may not be covered by return_std."
+            )
+        elif frac <= 0.05:
+            return
+        else:
+            what = (
+                "It was not corrected (noise_bias='warn'): the predictions are "
+                "off by about that much, which return_std does not include; use "
+                "noise_bias='correct'."
+            )
+        warnings.warn(
+            f"Multilevel Picard's inner estimates are noisy and the nonlinearity "
+            f"turns their noise into a bias: estimated at {median:.1f} standard "
+            f"errors (median), above 2 at {frac:.0%} of the points. {what} More "
+            "n_paths, or a better surrogate (a smaller defect), make it smaller.",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def get_metadata_routing(self):
         """Get metadata routing of this object.

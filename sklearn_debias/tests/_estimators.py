@@ -100,6 +100,10 @@ FAST_PARAMS = {
     "MLPSurrogate": [
         dict(hidden_layer_sizes=(16,), max_epochs=20, lr=3e-2, batch_size=256)
     ],
+    # pde=None, as the checks build it: a network fitted on the data (X, y).
+    "PINNRegressor": [
+        dict(hidden_layer_sizes=(16,), max_epochs=30, lr=3e-2, lbfgs_max_iter=30)
+    ],
 }
 
 

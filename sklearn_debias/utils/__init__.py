@@ -25,10 +25,12 @@ from ._results import (
     normal_interval,
 )
 from ._surrogate import SurrogateError, checked_fit, checked_predict
+from ._tensors import is_tensor
 from ._unwrap import final_estimator, unwrap_once
 from ._validation import check_returned
 
 __all__ = [
+    "is_tensor",
     "BinomialBoundResult",
     "ConfidenceInterval",
     "EstimateResult",
