@@ -1,6 +1,6 @@
 """
 Inference-time scaling: the debiased error falls with the simulation budget
-==========================================================================
+===========================================================================
 
 A surrogate's error is fixed once it is trained: more compute at inference
 time does not improve it. SCaSML (Fan, Sun, Yang, Lu, arXiv:2504.16172)
