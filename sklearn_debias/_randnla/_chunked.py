@@ -202,6 +202,8 @@ class ChunkedOperator(BlockOperator):
         super().__init__(X.shape)
         self.X = X
         self.n_passes = 0
+        # Called with the number of passes after each one (progress reports).
+        self.on_pass = None
         self._blocks = _delayed_blocks(X)
 
     def align(self, A, name="array"):
@@ -255,6 +257,8 @@ class ChunkedOperator(BlockOperator):
         ]
         (total,) = dask.compute(_tree_reduce(dask, parts))
         self.n_passes += 1
+        if self.on_pass is not None:
+            self.on_pass(self.n_passes)
         return total
 
     def _matmat(self, V):

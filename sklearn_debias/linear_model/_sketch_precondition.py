@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 import warnings
 from functools import partial
 from numbers import Integral, Real
@@ -40,6 +42,38 @@ _DIRECT_FLOPS = 1e9
 # A dask X of at most this many bytes that the cost model sends to LAPACK is
 # gathered on the client and solved directly; a larger one is sketched.
 _DASK_DIRECT_BYTES = 2**28
+
+
+class _pass_reporter:
+    """Progress of a dask fit on stderr: the plan, then a line per pass."""
+
+    def __init__(self, X, sketch_size):
+        self.start = time.perf_counter()
+        link = ""
+        try:
+            from distributed import get_client
+
+            link = f"; dashboard: {get_client().dashboard_link}"
+        except Exception:  # no distributed, no client, or no dashboard
+            pass
+        self._say(
+            f"{X.shape[0]} x {X.shape[1]} dask array in {X.numblocks[0]} row "
+            f"chunks, sketch size {sketch_size}{link}"
+        )
+
+    def _say(self, text):
+        elapsed = time.perf_counter() - self.start
+        print(
+            f"SketchPreconditionedRegressor [{elapsed:7.1f} s] {text}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def __call__(self, n_passes):
+        self._say(f"map-reduce pass {n_passes}")
+
+    def done(self, n_passes):
+        self._say(f"done: {n_passes} passes over the data (sketches included)")
 
 
 def _auto_sketch_size(m, n, solver):
@@ -130,6 +164,12 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         Only used when the problem is solved directly with LAPACK: if False,
         a dense float64 ``X`` may be centred and scaled in place. The sketched
         solver never modifies or copies ``X``.
+    verbose : int, default=0
+        ``> 0``: a fit on a dask array reports on stderr its plan (chunks,
+        sketch size, the dashboard link of an active ``distributed`` client)
+        and a line per pass over the data with the elapsed time. The
+        coefficients do not depend on it. (In-memory fits are silent: they
+        take seconds.)
 
     Attributes
     ----------
@@ -221,6 +261,7 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "copy_X": ["boolean"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -236,6 +277,7 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         max_iter: int | None = None,
         random_state: RandomStateLike = None,
         copy_X: bool = True,
+        verbose: int = 0,
     ) -> None:
         self.alpha = alpha
         self.fit_intercept = fit_intercept
@@ -247,6 +289,7 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.copy_X = copy_X
+        self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
@@ -348,6 +391,8 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
             del self.feature_names_in_
         self.n_features_in_ = n
         chunked, Y, single, w, sw = dask_design(X, y, sample_weight)
+        if self.verbose:
+            chunked.on_pass = _pass_reporter(X, d)
         X, alpha, rcond = chunked.X, float(self.alpha), max(m, n) * _EPS
         S = make_embedding(self.sketch, d, m, self.random_state)
         n_blocks = -(-m // S.block_rows)
@@ -382,6 +427,8 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         self.solver_, self.sketch_size_ = self.solver, d
         # Passes over the data (sketches and map-reduce passes), for benchmarks.
         self._n_passes = n_sketches[0] + chunked.n_passes
+        if self.verbose:
+            chunked.on_pass.done(self._n_passes)
         return X, None, single, None, (coef, rank, x_mean, y_mean)
 
     def _validate_fit_data(self, X, y, sample_weight):

@@ -241,6 +241,19 @@ def test_distributed_is_bit_identical_to_threads(client):
     assert isinstance(pred, da.Array)
 
 
+def test_verbose_reports_passes_without_changing_the_fit(client, capsys):
+    X, Y, _, _, _ = _problem(1e4, seed=12)
+    Xd, yd = _dask(X, 5_000), _dask(Y[:, 0], 5_000)
+    kw = dict(sketch_size=100, random_state=0)
+    quiet = SketchPreconditionedRegressor(**kw).fit(Xd, yd)
+    capsys.readouterr()
+    loud = SketchPreconditionedRegressor(verbose=1, **kw).fit(Xd, yd)
+    err = capsys.readouterr().err
+    assert "4 row chunks, sketch size 100" in err
+    assert "map-reduce pass 1" in err and "passes over the data" in err
+    assert np.array_equal(quiet.coef_, loud.coef_)
+
+
 @pytest.mark.slow  # starts worker processes
 def test_fit_survives_a_worker_dying_mid_fit(monkeypatch):
     distributed = pytest.importorskip("distributed")
