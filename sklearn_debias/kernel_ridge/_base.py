@@ -56,18 +56,22 @@ class _BaseKernelRidge(MultiOutputMixin, RegressorMixin, BaseEstimator):
         y = np.asarray(y, dtype=np.float64)
         ravel = y.ndim == 1
         Y = y.reshape(-1, 1) if ravel else y
+        return X, Y, sample_weight, self._check_alphas(Y.shape[1]), ravel
+
+    def _check_alphas(self, n_targets):
+        """``alpha`` checked and broadcast to one entry per target."""
         alpha = np.atleast_1d(np.asarray(self.alpha, dtype=np.float64))
-        if alpha.ndim != 1 or alpha.size not in (1, Y.shape[1]):
+        if alpha.ndim != 1 or alpha.size not in (1, n_targets):
             raise ValueError(
                 f"alpha must be a float or have one entry per target "
-                f"({Y.shape[1]}), got shape {alpha.shape}"
+                f"({n_targets}), got shape {alpha.shape}"
             )
         if not np.all(np.isfinite(alpha) & (alpha > 0)):
             raise ValueError(
                 f"alpha must be positive and finite (this solver needs K + alpha I "
                 f"positive definite), got {self.alpha!r}"
             )
-        return X, Y, sample_weight, np.broadcast_to(alpha, Y.shape[1]), ravel
+        return np.broadcast_to(alpha, n_targets)
 
     def _check_tolerance(self, result, what):
         if result.breakdown:

@@ -10,7 +10,10 @@ import numpy as np
 import scipy.linalg
 from threadpoolctl import threadpool_limits
 
-from .._randnla import RPCholesky, pcg, run_blocks
+from sklearn.utils.validation import check_is_fitted
+
+from .._randnla import RPCholesky, cross_matmat, pcg, run_blocks
+from .._randnla._chunked import is_dask_array
 from .._randnla._kernel_operator import block_rows
 from ..utils import check_generator
 from ..utils._compat import Interval, StrOptions, _fit_context
@@ -72,6 +75,120 @@ class _FalkonSystem:
         """``K_nM^T W K_nM V``."""
         Vk = V.astype(self.kernel.dtype, copy=False)
         return self._pass(lambda rows, Kb: self.w[rows, None] * (Kb @ Vk))
+
+
+class _ChunkedFalkonSystem:
+    """:class:`_FalkonSystem`'s passes over a row-chunked dask ``X``.
+
+    Every pass is one :meth:`~sklearn_debias._randnla._chunked.ChunkedOperator.map_reduce`:
+    each chunk applies an in-memory :class:`_FalkonSystem` (its kernel blocks
+    recomputed by blocks of rows, never stored) to its rows, and only the
+    ``M``-sized sums reach the client. The centres are persisted once (on the
+    cluster under a ``distributed`` client) and shared by every task.
+
+    Parameters
+    ----------
+    chunked : ChunkedOperator
+        Over the persisted ``X``.
+    Y : dask.array.Array of shape (n, k)
+        float64, with ``X``'s row chunks.
+    w : dask.array.Array of shape (n,) or None
+        Sample weights with ``X``'s row chunks (``None``: ones).
+    """
+
+    def __init__(self, chunked, Y, w):
+        import dask.array as da
+
+        self.chunked, self.Y, self.w = chunked, Y, w
+        X = chunked.X
+        self._rows = da.arange(X.shape[0], chunks=X.chunks[0])
+        self._starts = np.concatenate([[0], np.cumsum(X.chunks[0])])
+        self.kernel = self.C = None
+
+    @property
+    def n_passes(self):
+        return self.chunked.n_passes
+
+    def gather(self, idx):
+        """Rows ``idx`` (sorted) of ``X`` on the client; only they are moved."""
+        rows = self.chunked.X[idx].compute()
+        if not np.all(np.isfinite(rows)):
+            self._checked_pass(None)  # raises, naming the first bad row
+        return rows
+
+    def set_centers(self, C, kernel):
+        import dask
+
+        self.kernel = kernel
+        (self.C,) = dask.persist(dask.delayed(C, pure=True))
+
+    def rhs(self):
+        """``(K_nM^T W Y, sum(w))``, the data checked in the same pass."""
+        rhs, w_sum = self._checked_pass(self.C)
+        return rhs, w_sum
+
+    def _checked_pass(self, C):
+        counts, first, w_sum, *rhs = self.chunked.map_reduce(
+            _rhs_chunk,
+            self.Y,
+            self.w,
+            self._rows,
+            args=(self.kernel, C, self._starts),
+        )
+        for j, name in enumerate(("X", "y", "sample_weight")):
+            bad = np.flatnonzero(counts[j])
+            if bad.size:
+                c = int(bad[0])
+                what = "negative or non-finite values" if j == 2 else "NaN or infinity"
+                raise ValueError(
+                    f"Input {name} contains {what}: {int(counts[j].sum())} entries, "
+                    f"first at row {int(first[j, c])}, in the chunk of rows "
+                    f"[{self._starts[c]}, {self._starts[c + 1]})."
+                )
+        if not w_sum[0] > 0:
+            raise ValueError("sample_weight must have at least one positive value")
+        return (rhs[0] if rhs else None), float(w_sum[0])
+
+    def normal(self, V):
+        """``K_nM^T W K_nM V``."""
+        return self.chunked.map_reduce(
+            _normal_chunk, self.w, args=(self.kernel, self.C, V)
+        )[0]
+
+
+def _chunk_system(Xc, wc, kernel, C):
+    """:class:`_FalkonSystem` of one chunk, its kernel blocks not stored."""
+    w = np.ones(Xc.shape[0]) if wc is None else wc
+    return _FalkonSystem(Xc, C, kernel, w, n_jobs=None, max_memory=0)
+
+
+def _normal_chunk(Xc, wc, kernel, C, V):
+    return [_chunk_system(Xc, wc, kernel, C).normal(V)]
+
+
+def _rhs_chunk(Xc, Yc, wc, rows, kernel, C, starts):
+    """One chunk's invalid entries (count, first row), ``sum(w)`` and rhs."""
+    counts, first = np.zeros((3, starts.size - 1)), np.zeros((3, starts.size - 1))
+    masks = [~np.isfinite(Xc).all(axis=1), ~np.isfinite(Yc).all(axis=1)]
+    masks.append(np.zeros(len(Xc), bool) if wc is None else ~(np.isfinite(wc) & (wc >= 0)))
+    if len(Xc):
+        c = int(np.searchsorted(starts, rows[0], side="right")) - 1
+        for j, (mask, A) in enumerate(zip(masks, (Xc, Yc, wc), strict=True)):
+            if mask.any():
+                counts[j, c] = np.count_nonzero(~np.isfinite(A) if j < 2 else mask)
+                first[j, c] = rows[np.argmax(mask)]
+    w_sum = np.array([float(len(Xc)) if wc is None else wc.sum()])
+    if C is None:
+        return [counts, first, w_sum]
+    if masks[0].any():  # the kernel refuses NaN: the pass raises anyway
+        rhs = np.zeros((C.shape[0], Yc.shape[1]))
+    else:
+        rhs = _chunk_system(Xc, wc, kernel, C).rhs(Yc)
+    return [counts, first, w_sum, rhs]
+
+
+def _predict_chunk(Xc, kernel, C, dual):
+    return cross_matmat(kernel, Xc.astype(np.float64, copy=False), C, dual)
 
 
 class _FalkonPreconditioner:
@@ -263,16 +380,24 @@ class NystromKernelRidge(_BaseKernelRidge):
         self : object
             The fitted estimator.
         """
-        X, Y, sw, alphas, ravel = self._validate_fit_data(X, y, sample_weight)
+        if is_dask_array(X):
+            system, Y, alphas, ravel = self._validate_dask_data(X, y, sample_weight)
+            X, rows = system.chunked.X, system.gather
+        else:
+            X, Y, sw, alphas, ravel = self._validate_fit_data(X, y, sample_weight)
+            w = np.ones(X.shape[0]) if sw is None else sw
+            rows = X.__getitem__
         n = X.shape[0]
-        w = np.ones(n) if sw is None else sw
         kernel = self._kernel()
         kernel.dtype = X.dtype
         rng = check_generator(self.random_state)
-        idx = self._select_centers(X, kernel, min(self.n_centers, n), rng)
-        C = X[idx]
-        system = _FalkonSystem(X, C, kernel, w, self.n_jobs, self.max_memory)
-        B = system.rhs(Y)
+        idx, C = self._select_centers(rows, n, min(self.n_centers, n), rng)
+        if is_dask_array(X):
+            system.set_centers(C, kernel)
+            B, w_sum = system.rhs()
+        else:
+            system = _FalkonSystem(X, C, kernel, w, self.n_jobs, self.max_memory)
+            B, w_sum = system.rhs(Y), w.sum()
         # K_MM in the dtype of the blocks, so that it matches the rows of K_nM
         # at the centres (a float64 K_MM against float32 blocks makes the
         # preconditioner inconsistent in K_MM's near-null space).
@@ -282,7 +407,7 @@ class NystromKernelRidge(_BaseKernelRidge):
 
         def solve(alpha, B):
             precond = _FalkonPreconditioner(
-                K_MM, alpha, w.sum() / C.shape[0], np.finfo(X.dtype).eps
+                K_MM, alpha, w_sum / C.shape[0], np.finfo(X.dtype).eps
             )
             T = precond.T  # K_MM + jitter = T^T T: keeps the regulariser PSD
 
@@ -297,12 +422,30 @@ class NystromKernelRidge(_BaseKernelRidge):
         self.center_indices_ = idx
         return self
 
-    def _select_centers(self, X, kernel, M, rng):
-        n = X.shape[0]
+    def _validate_dask_data(self, X, y, sample_weight):
+        """Checked, persisted, row-aligned dask data as a :class:`_ChunkedFalkonSystem`."""
+        from ..linear_model._design import dask_design
+
+        chunked, Y, ravel, w, _ = dask_design(X, y, sample_weight)
+        n, d = chunked.shape
+        if n < 1 or d < 1:
+            raise ValueError(
+                f"X must have at least one sample and one feature, got shape {X.shape}"
+            )
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_features_in_ = d
+        alphas = self._check_alphas(Y.shape[1])
+        return _ChunkedFalkonSystem(chunked, Y, w), Y, alphas, ravel
+
+    def _select_centers(self, rows, n, M, rng):
+        """Indices of the centres (sorted) and their rows, ``rows(idx)``."""
         if self.center_selection == "uniform" or M == n:
-            return np.sort(rng.choice(n, size=M, replace=False))
+            idx = np.sort(rng.choice(n, size=M, replace=False))
+            return idx, rows(idx)
         pool = np.sort(rng.choice(n, size=min(n, 20 * M), replace=False))
-        Xp = X[pool].astype(np.float64, copy=False)
+        X_pool = rows(pool)
+        Xp = X_pool.astype(np.float64, copy=False)
         kernel64 = self._kernel()
         rpc = RPCholesky(
             kernel64.diag(Xp), lambda i: kernel64(Xp, Xp[i]), random_state=rng
@@ -314,19 +457,42 @@ class NystromKernelRidge(_BaseKernelRidge):
             chosen = np.concatenate(
                 [chosen, rng.choice(rest, M - chosen.size, replace=False)]
             )
-        return np.sort(pool[chosen])
+        chosen = np.sort(chosen)
+        return pool[chosen], X_pool[chosen]
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray | Any:
         """Predict with the model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Samples; a ``dask.array`` chunked along rows is predicted chunk by
+            chunk on the workers.
 
         Returns
         -------
-        C : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Predicted values.
+        C : ndarray or dask array of shape (n_samples,) or (n_samples, n_targets)
+            Predicted values; a (lazy) dask array for a dask ``X``.
         """
-        return self._predict_from(X, "centers_")
+        if not is_dask_array(X):
+            return self._predict_from(X, "centers_")
+        from .._randnla._chunked import check_row_chunked
+
+        check_is_fitted(self)
+        X = check_row_chunked(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
+        dual = self.dual_coef_
+        return X.map_blocks(
+            _predict_chunk,
+            self._kernel(),
+            self.centers_.astype(np.float64, copy=False),
+            dual,
+            chunks=(X.chunks[0],) + dual.shape[1:],
+            drop_axis=None if dual.ndim == 2 else 1,
+            dtype=np.float64,
+            meta=np.empty((0,) * dual.ndim),
+        )

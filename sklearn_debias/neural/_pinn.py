@@ -442,7 +442,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
                 "that a flat function satisfies can trap training. Raise "
                 "boundary_weight, lr or max_epochs.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,  # fit's caller (fit is wrapped by _fit_context)
             )
         if self.verbose:
             print(
