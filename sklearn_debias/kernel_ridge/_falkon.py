@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
-from threadpoolctl import threadpool_limits
-
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from .._randnla import RPCholesky, cross_matmat, pcg, run_blocks
 from .._randnla._chunked import is_dask_array
@@ -80,9 +79,9 @@ class _FalkonSystem:
 class _ChunkedFalkonSystem:
     """:class:`_FalkonSystem`'s passes over a row-chunked dask ``X``.
 
-    Every pass is one :meth:`~sklearn_debias._randnla._chunked.ChunkedOperator.map_reduce`:
-    each chunk applies an in-memory :class:`_FalkonSystem` (its kernel blocks
-    recomputed by blocks of rows, never stored) to its rows, and only the
+    Every pass is one ``ChunkedOperator.map_reduce``: each chunk applies an
+    in-memory :class:`_FalkonSystem` (its kernel blocks recomputed by blocks
+    of rows, never stored) to its rows, and only the
     ``M``-sized sums reach the client. The centres are persisted once (on the
     cluster under a ``distributed`` client) and shared by every task.
 
@@ -170,7 +169,9 @@ def _rhs_chunk(Xc, Yc, wc, rows, kernel, C, starts):
     """One chunk's invalid entries (count, first row), ``sum(w)`` and rhs."""
     counts, first = np.zeros((3, starts.size - 1)), np.zeros((3, starts.size - 1))
     masks = [~np.isfinite(Xc).all(axis=1), ~np.isfinite(Yc).all(axis=1)]
-    masks.append(np.zeros(len(Xc), bool) if wc is None else ~(np.isfinite(wc) & (wc >= 0)))
+    masks.append(
+        np.zeros(len(Xc), bool) if wc is None else ~(np.isfinite(wc) & (wc >= 0))
+    )
     if len(Xc):
         c = int(np.searchsorted(starts, rows[0], side="right")) - 1
         for j, (mask, A) in enumerate(zip(masks, (Xc, Yc, wc), strict=True)):
@@ -244,6 +245,12 @@ class NystromKernelRidge(_BaseKernelRidge):
     when it fits ``max_memory`` and otherwise recomputed by blocks of rows in
     every iteration: ``O(n M)`` time per iteration, ``O(M^2 + block M)``
     memory.
+
+    A ``dask.array`` ``X`` chunked along rows is fitted on its cluster: each
+    iteration is one map-reduce pass in which every chunk forms its kernel
+    block against the centres, and only ``M``-sized sums and the centres'
+    rows reach the client (see :meth:`fit`); :meth:`predict` then returns a
+    dask array.
 
     Parameters
     ----------
@@ -320,6 +327,18 @@ class NystromKernelRidge(_BaseKernelRidge):
     (100, 3)
     >>> bool(np.abs(est.predict(X) - y).max() < 1e-2)
     True
+
+    The same fit from a dask array chunked along rows (same centres):
+
+    >>> import pytest
+    >>> da = pytest.importorskip("dask.array")
+    >>> est_dask = NystromKernelRidge(alpha=1e-3, n_centers=100, random_state=0)
+    >>> est_dask.fit(da.from_array(X, chunks=(500, 3)), y)
+    NystromKernelRidge(alpha=0.001, n_centers=100, random_state=0)
+    >>> bool(np.array_equal(est_dask.center_indices_, est.center_indices_))
+    True
+    >>> bool(np.abs(est_dask.predict(X) - y).max() < 1e-2)
+    True
     """
 
     _parameter_constraints: dict = {
@@ -368,12 +387,24 @@ class NystromKernelRidge(_BaseKernelRidge):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (float32 data gives float32 kernel blocks).
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        X : array-like or dask array of shape (n_samples, n_features)
+            Training data (float32 data gives float32 kernel blocks). A
+            ``dask.array`` chunked along rows (column chunks are joined) is
+            persisted and used chunk by chunk: only the centres (or, for
+            "rpcholesky", the ``min(n, 20 M)`` rows of the candidate pool)
+            are gathered on the client -- the same rows as in memory for the
+            same ``random_state`` -- and every conjugate-gradient iteration is
+            one pass in which each chunk forms its kernel block ``K_cM`` and
+            returns ``K_cM^T W_c K_cM V``, summed on the workers, so that only
+            ``M``-sized results reach the client. The fit is the in-memory one
+            up to rounding, whatever the chunking; ``max_memory`` and
+            ``n_jobs`` then do not apply (``K_cM`` is recomputed in blocks of
+            rows in every pass; the workers' threads run the chunks).
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
             Target values.
         sample_weight : float or array-like of shape (n_samples,), default=None
-            Individual weights, as in ``KernelRidge``.
+            Individual weights, as in ``KernelRidge``; a dask array is allowed
+            with a dask ``X`` (the weights must then be non-negative).
 
         Returns
         -------
@@ -423,7 +454,7 @@ class NystromKernelRidge(_BaseKernelRidge):
         return self
 
     def _validate_dask_data(self, X, y, sample_weight):
-        """Checked, persisted, row-aligned dask data as a :class:`_ChunkedFalkonSystem`."""
+        """Checked, persisted, row-aligned dask data in a ``_ChunkedFalkonSystem``."""
         from ..linear_model._design import dask_design
 
         chunked, Y, ravel, w, _ = dask_design(X, y, sample_weight)
