@@ -121,6 +121,17 @@ def _is_torch_tensor(A):
     return type(A).__module__.split(".")[0] == "torch" and hasattr(A, "detach")
 
 
+def _as_numpy(Y):
+    """A callable's output as a float64 array.
+
+    A callable built on torch may return a tensor (possibly on a GPU or
+    attached to an autograd graph).
+    """
+    if _is_torch_tensor(Y):
+        Y = Y.detach().cpu().numpy()
+    return np.asarray(Y, dtype=np.float64)
+
+
 class FunctionOperator(BlockOperator):
     """A square operator given by callables, with checked products.
 
@@ -136,12 +147,33 @@ class FunctionOperator(BlockOperator):
         symmetric and ``matmat`` is used.
     symmetric : bool or None, default=None
         Whether ``A`` is known to be symmetric (``None``: unknown).
+    n_jobs : int or None, default=None
+        ``None``: a block goes to the callable whole. Otherwise it is cut into
+        fixed groups of ``COLUMNS_PER_TASK`` columns, run through joblib with
+        this many workers on the active backend (``joblib.parallel_config``,
+        e.g. ``"dask"``), and put back in order: the result is the same for
+        every ``n_jobs`` and backend.
     """
 
-    def __init__(self, matmat, n, rmatmat=None, symmetric=None):
+    COLUMNS_PER_TASK = 8
+
+    def __init__(self, matmat, n, rmatmat=None, symmetric=None, n_jobs=None):
         super().__init__((n, n), symmetric=symmetric)
         self._forward = matmat
         self._backward = matmat if rmatmat is None else rmatmat
+        self.n_jobs = n_jobs
+
+    def _call(self, fun, X):
+        """``fun(X)``, by fixed column groups through joblib when ``n_jobs``."""
+        if self.n_jobs is None or X.shape[1] <= self.COLUMNS_PER_TASK:
+            return _as_numpy(fun(X))
+        from sklearn.utils.parallel import Parallel, delayed
+
+        step = self.COLUMNS_PER_TASK
+        parts = Parallel(n_jobs=self.n_jobs)(
+            delayed(fun)(X[:, s : s + step]) for s in range(0, X.shape[1], step)
+        )
+        return np.hstack([_as_numpy(P).reshape(self.n, -1) for P in parts])
 
     def _apply(self, fun, X):
         X = np.asarray(X, dtype=np.float64)
@@ -149,12 +181,7 @@ class FunctionOperator(BlockOperator):
             raise ValueError(f"expected a block of shape ({self.n}, k), got {X.shape}")
         if X.shape[1] == 0:
             return np.zeros((self.n, 0))
-        Y = fun(X)
-        if _is_torch_tensor(Y):
-            # A callable built on torch may return a tensor (possibly on a GPU
-            # or attached to an autograd graph).
-            Y = Y.detach().cpu().numpy()
-        Y = np.asarray(Y, dtype=np.float64)
+        Y = self._call(fun, X)
         if Y.ndim == 1 and X.shape[1] == 1:
             Y = Y[:, None]
         return check_returned(
@@ -198,7 +225,7 @@ def _sparse_is_symmetric(A, tol):
     return bool(diff.max() <= tol * max(scale, 1e-300)) if diff.nnz else True
 
 
-def as_block_operator(A, size=None):
+def as_block_operator(A, size=None, n_jobs=None):
     """Wrap ``A`` as a checked :class:`BlockOperator` (a :class:`FunctionOperator`).
 
     Parameters
@@ -208,6 +235,11 @@ def as_block_operator(A, size=None):
         to ``A @ X``; it is assumed symmetric wherever ``A.T`` is needed.
     size : int, default=None
         Order ``n`` of ``A``; required (and only used) for a callable.
+    n_jobs : int or None, default=None
+        For a callable or a ``LinearOperator`` (user code, possibly a
+        simulation): apply blocks by fixed groups of columns on the active
+        joblib backend (see :class:`FunctionOperator`). Matrices ignore it
+        (BLAS threads do their work).
 
     Returns
     -------
@@ -222,6 +254,8 @@ def as_block_operator(A, size=None):
     (array([1., 2., 3.]), 2, True)
     """
     op = _as_block_operator(A, size)
+    if isinstance(A, LinearOperator) or callable(A):
+        op.n_jobs = n_jobs
     if size is not None and op.n != size:
         raise ValueError(f"size={size!r} does not match the order {op.n} of A")
     return op

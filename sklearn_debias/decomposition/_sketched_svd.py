@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
+from .._randnla._chunked import is_dask_array
 from .._randnla._eigen import block_krylov_svd, block_lanczos_eigsh, lazy_epsi
 from .._randnla._lowrank import random_test_matrix, randomized_range_finder
 from .._randnla._operators import BlockOperator, as_block_operator
@@ -38,8 +39,9 @@ class SketchedSVDResult:
 
     Attributes
     ----------
-    U : ndarray of shape (m, k)
-        Left singular vectors.
+    U : ndarray or dask.array.Array of shape (m, k)
+        Left singular vectors; for a dask ``A``, the lazy ``A V / s`` (with
+        ``A``'s row chunks).
     s : ndarray of shape (k,)
         Singular values, decreasing.
     Vt : ndarray of shape (k, n)
@@ -58,6 +60,8 @@ class SketchedSVDResult:
         The method used.
     sketch_size : int or None
         Columns of the Nyström sketch (EPSI), else ``None``.
+    n_passes : int or None
+        Map-reduce passes over a dask ``A`` (``None`` for in-memory input).
     """
 
     U: np.ndarray
@@ -69,6 +73,7 @@ class SketchedSVDResult:
     converged: bool
     method: str
     sketch_size: int = field(default=None)
+    n_passes: int = field(default=None)
 
     def __iter__(self):
         return iter((self.U, self.s, self.Vt))
@@ -182,13 +187,20 @@ class _Transposed(BlockOperator):
 
 
 class _Gram(BlockOperator):
-    """``A^T A`` of an ``(m, n)`` operator; products counted on ``A``."""
+    """``A^T A`` of an ``(m, n)`` operator; products counted on ``A``.
+
+    An operator with a fused ``normal_matmat`` (``A^T A X`` in one pass over
+    chunked data) is applied through it.
+    """
 
     def __init__(self, op):
         super().__init__((op.shape[1], op.shape[1]), symmetric=True)
         self._op = op
 
     def matmat(self, X):
+        fused = getattr(self._op, "normal_matmat", None)
+        if fused is not None:
+            return fused(X)
         return self._op.rmatmat(self._op.matmat(X))
 
     rmatmat = matmat
@@ -307,9 +319,15 @@ def sketched_svd(
 
     Parameters
     ----------
-    A : ndarray, sparse matrix or LinearOperator of shape (m, n)
+    A : ndarray, sparse matrix, LinearOperator or dask array of shape (m, n)
         A ``LinearOperator`` needs ``matvec`` and ``rmatvec``; nothing else
-        is used.
+        is used. A ``dask.array`` chunked along rows (column chunks are
+        joined; ``m >> n``) is persisted and used only through map-reduce
+        passes ``A^T (A V)``, one per block of products: the client holds
+        ``n x O(k)`` arrays, ``U`` is returned as the lazy dask array
+        ``A V / s``, and the singular values come from the Ritz values of
+        ``A^T A`` (relative error up to ``eps (s_1 / s_i)^2``: values below
+        ``1e-8 s_1`` may not be resolved).
     k : int
         Number of triplets, ``1 <= k < min(m, n)``.
     method : {"auto", "block_krylov", "epsi", "randomized"}, default="auto"
@@ -343,7 +361,8 @@ def sketched_svd(
     -------
     result : SketchedSVDResult
         Unpacks as ``U, s, Vt``; also ``n_iter``, ``n_matvecs``,
-        ``residuals`` (per triplet), ``converged``.
+        ``residuals`` (per triplet), ``converged`` and, for a dask ``A``,
+        ``n_passes``.
 
     Warns
     -----
@@ -362,8 +381,32 @@ def sketched_svd(
     True
     >>> bool(res.residuals.max() < 1e-10)
     True
+
+    A row-chunked dask array gives the same triplets, with a lazy ``U``:
+
+    >>> import pytest
+    >>> da = pytest.importorskip("dask.array")
+    >>> res_d = sketched_svd(da.from_array(A, chunks=(60, 40)), 5, tol=1e-12,
+    ...                      random_state=0)
+    >>> bool(np.allclose(res_d.s, s, rtol=1e-12)), type(res_d.U).__name__
+    (True, 'Array')
+    >>> bool(np.allclose(abs(res_d.U.compute()), abs(U)))
+    True
     """
     _check_common(tol, max_iter, method, SVD_METHODS)
+    if is_dask_array(A):
+        from ._gram_svd import sketched_svd_dask
+
+        return sketched_svd_dask(
+            A,
+            k,
+            method=method,
+            tol=tol,
+            max_iter=max_iter,
+            sketch_size=sketch_size,
+            block_size=block_size,
+            random_state=random_state,
+        )
     op = _RectangularOperator(A)
     m, n = op.shape
     _check_k(k, m, n)

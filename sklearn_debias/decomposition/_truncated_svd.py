@@ -16,36 +16,17 @@ from sklearn.utils.extmath import svd_flip
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._randnla._chunked import ChunkedOperator, check_row_chunked, is_dask_array
 from .._randnla._eigen import NystromSketch, lazy_epsi
 from .._randnla._lowrank import random_test_matrix
-from .._randnla._operators import BlockOperator
 from ..utils import check_generator, child_seed
 from ..utils._compat import Interval, StrOptions, _fit_context
 from ..utils._typing import ArrayLike, MatrixLike, RandomStateLike
-from ._sketched_svd import _Gram, svd_operator
+from ._data import ChunkedDataOperator, _DataOperator, column_statistics
+from ._gram_svd import gram_svd
+from ._sketched_svd import _Gram, _Transposed, svd_operator
 
 __all__ = ["SketchedTruncatedSVD"]
-
-
-class _DataOperator(BlockOperator):
-    """``X - 1 mean^T`` (``mean=None``: ``X``) applied without forming it."""
-
-    def __init__(self, X, mean=None):
-        super().__init__(X.shape)
-        self.X = X
-        self.mean = mean
-
-    def _matmat(self, V):
-        Y = self.X @ V
-        if self.mean is not None:
-            Y = Y - (self.mean @ V)[None, :]
-        return np.asarray(Y)
-
-    def _rmatmat(self, W):
-        Z = self.X.T @ W
-        if self.mean is not None:
-            Z = Z - np.outer(self.mean, W.sum(axis=0))
-        return np.asarray(Z)
 
 
 def _gram_change(added, dropped, V):
@@ -88,6 +69,16 @@ class SketchedTruncatedSVD(
     ``window`` is set) and updates the basis by warm-started Lazy-EPSI
     iterations, with the products of the old basis updated from the changed
     rows only and a Nyström sketch kept across updates.
+
+    ``fit``, ``fit_transform`` and ``transform`` also take a ``dask.array``
+    chunked along rows (``n_samples >> n_features``): it is persisted once
+    and used only through map-reduce passes (the column statistics, then one
+    pass ``X^T (X V)`` per block of products, centring included), so the
+    client holds ``n_features x O(n_components)`` arrays; the fitted
+    attributes are numpy arrays and the projections lazy dask arrays. The
+    singular values come from the Ritz values of ``X^T X``, accurate to at
+    worst ``eps (s_1 / s_i)^2`` relative (see :func:`sketched_svd`).
+    ``partial_fit`` takes in-memory data only.
 
     Parameters
     ----------
@@ -253,11 +244,7 @@ class SketchedTruncatedSVD(
             return U, s, Vt, info, 0
         op = _DataOperator(X, mean)
         transposed = m < n
-        work = op
-        if transposed:
-            from ._sketched_svd import _Transposed
-
-            work = _Transposed(op)
+        work = _Transposed(op) if transposed else op
         U, s, Vt, info = svd_operator(
             work,
             k,
@@ -279,7 +266,9 @@ class SketchedTruncatedSVD(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            A ``dask.array`` chunked along rows (column chunks are joined) is
+            persisted and used chunk by chunk through map-reduce passes.
         y : Ignored
 
         Returns
@@ -295,13 +284,21 @@ class SketchedTruncatedSVD(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            A ``dask.array`` chunked along rows (column chunks are joined) is
+            persisted and used chunk by chunk through map-reduce passes.
         y : Ignored
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components)
+        X_new : ndarray or dask array of shape (n_samples, n_components)
+            A lazy dask array (with ``X``'s row chunks) for a dask ``X``.
         """
+        if is_dask_array(X):
+            return self._fit_transform_dask(X)
+        return self._fit_transform_memory(X)
+
+    def _fit_transform_memory(self, X):
         X = self._validate(X, reset=True)
         self._check_shape(X)
         self._n_updates = 0
@@ -310,6 +307,64 @@ class SketchedTruncatedSVD(
         X_t = self._finish(X, U, s, Vt, info, nmv)
         self._init_store(X)
         return X_t
+
+    def _fit_transform_dask(self, X):
+        """``fit_transform`` of a row-chunked dask ``X``: passes over its chunks.
+
+        The column statistics take one pass; the solver then works on the
+        ``n_features`` side with the Gram products of :func:`~._gram_svd.gram_svd` (the
+        full ``X^T X`` in one pass when ``n_features < 2 k + 20``, as the
+        in-memory fit takes a dense SVD there). ``X`` is not kept.
+        """
+        import dask.array as da
+
+        X = check_row_chunked(X)
+        m, n = X.shape
+        k = self.n_components
+        if m < 2 * k + 20:
+            # Too few rows to be worth chunking: gather them, fit in memory.
+            X_t = self._fit_transform_memory(X.compute())
+            return da.from_array(X_t, chunks=(X.chunks[0], k))
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_features_in_ = n
+        self._check_shape(X)
+        self._n_updates = 0
+        self._buf = None  # the rows are not kept: no partial_fit after this
+        rng = check_generator(child_seed(self.random_state, 0))
+        chunked = ChunkedOperator(X)
+        mean, total = column_statistics(chunked)
+        self.mean_ = mean if self.centering else None
+        op = ChunkedDataOperator(chunked, self.mean_)
+        if n < 2 * k + 20:
+            G = op.normal_matmat(np.eye(n))
+            theta, W = np.linalg.eigh(0.5 * (G + G.T))
+            s = np.sqrt(np.maximum(theta[::-1][:k], 0.0))
+            Vt = W[:, ::-1][:, :k].T
+            info = dict(n_iter=1, residuals=np.zeros(k))
+        else:
+            _, s, Vt, info = gram_svd(
+                op,
+                k,
+                method=self.algorithm,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                sketch_size=self.sketch_size,
+                block_size=None,
+                rng=rng,
+            )
+        self.components_ = Vt * _flip_signs(Vt)[:, None]
+        self.singular_values_ = s
+        # var(X_c v) = s^2 / m - (mean(X_c) . v)^2: no pass over the rows.
+        shift = 0.0 if self.centering else (mean @ self.components_.T) ** 2
+        self.explained_variance_ = s**2 / m - shift
+        self.explained_variance_ratio_ = self.explained_variance_ / max(total, 1e-300)
+        self.residuals_ = np.asarray(info["residuals"])
+        self.n_iter_ = info["n_iter"]
+        self.n_matvecs_ = op.n_matvecs
+        self.n_samples_seen_ = m
+        self._n_features_out = k
+        return op.matmat(self.components_.T)
 
     def partial_fit(self, X: MatrixLike, y: None = None) -> SketchedTruncatedSVD:
         """Append rows and update the components by warm-started EPSI.
@@ -333,8 +388,19 @@ class SketchedTruncatedSVD(
         -------
         self : object
         """
+        if is_dask_array(X):
+            raise ValueError(
+                "partial_fit keeps its window of rows in memory and does not take "
+                "dask arrays; fit a dask array with fit()"
+            )
         if not hasattr(self, "components_"):
             return self.fit(X)
+        if getattr(self, "_buf", None) is None:
+            raise ValueError(
+                f"this {type(self).__name__} was fitted on a dask array, whose rows "
+                "it does not keep: partial_fit cannot update it; fit it on "
+                "in-memory data first"
+            )
         self._validate_params()
         X = self._validate(X, reset=False)
         dropped = self._append(X)
@@ -472,13 +538,26 @@ class SketchedTruncatedSVD(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            A ``dask.array`` chunked along rows is projected lazily.
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components)
+        X_new : ndarray or dask array of shape (n_samples, n_components)
+            A lazy dask array (with ``X``'s row chunks) for a dask ``X``.
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            X = check_row_chunked(X)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                    f"expecting {self.n_features_in_} features as input."
+                )
+            Z = X @ self.components_.T
+            if self.mean_ is not None:
+                Z = Z - self.mean_ @ self.components_.T
+            return Z
         X = self._validate(X, reset=False)
         Z = np.asarray(X @ self.components_.T)
         if self.mean_ is not None:
@@ -490,14 +569,16 @@ class SketchedTruncatedSVD(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components)
+        X : array-like or dask array of shape (n_samples, n_components)
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features)
+        X_original : ndarray or dask array of shape (n_samples, n_features)
+            A lazy dask array for a dask ``X``.
         """
         check_is_fitted(self)
-        X = np.asarray(X, dtype=np.float64)
+        if not is_dask_array(X):
+            X = np.asarray(X, dtype=np.float64)
         out = X @ self.components_
         if self.mean_ is not None:
             out = out + self.mean_

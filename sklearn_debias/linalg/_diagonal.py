@@ -55,6 +55,7 @@ def diagonal(
     probe: str | None = None,
     size: int | None = None,
     random_state: RandomStateLike = None,
+    n_jobs: int | None = None,
 ) -> DiagonalResult:
     """Estimate the diagonal of a square matrix known through its products.
 
@@ -82,6 +83,14 @@ def diagonal(
         Seeds the probe vectors: an int seeds one
         :class:`~numpy.random.SeedSequence` whose spawned child draws them.
         ``None`` draws fresh entropy (numpy's global state is never used).
+    n_jobs : int or None, default=None
+        For a callable or ``LinearOperator`` ``A`` (an expensive product, a
+        simulation): each block of probes is cut into fixed groups of 8
+        columns, applied by joblib with this many workers on the active
+        backend (``with joblib.parallel_config("dask"):`` sends them to a
+        cluster; the callable must then pickle), and put back in order, so
+        the estimate is the same for every ``n_jobs`` and backend. ``None``
+        passes whole blocks. Matrices ignore it.
 
     Returns
     -------
@@ -132,7 +141,7 @@ def diagonal(
         raise ValueError(f"method must be one of {DIAGONAL_METHODS}, got {method!r}")
     probe = check_probe(probe, "rademacher")
     m = check_budget(n_matvecs, _METHODS[method], method)
-    op = as_block_operator(A, size=size)
+    op = as_block_operator(A, size=size, n_jobs=n_jobs)
     if m >= op.n:
         diag = np.empty(op.n)
         for start, block in exact_columns(op):

@@ -483,6 +483,7 @@ def logdet(
     probe: str = "rademacher",
     size: int | None = None,
     random_state: RandomStateLike = None,
+    n_jobs: int | None = None,
 ) -> LogdetResult:
     """Estimate ``log det A`` for a symmetric positive definite ``A``.
 
@@ -551,6 +552,14 @@ def logdet(
         :class:`~numpy.random.SeedSequence`; the sketch and the probes come
         from two spawned children. ``None`` draws fresh entropy (numpy's
         global state is never used).
+    n_jobs : int or None, default=None
+        For a callable or ``LinearOperator`` ``A`` (an expensive product, a
+        simulation): each block of probes is cut into fixed groups of 8
+        columns, applied by joblib with this many workers on the active
+        backend (``with joblib.parallel_config("dask"):`` sends them to a
+        cluster; the callable must then pickle), and put back in order, so
+        the estimate is the same for every ``n_jobs`` and backend. ``None``
+        passes whole blocks. Matrices ignore it.
 
     Returns
     -------
@@ -656,7 +665,7 @@ def logdet(
         isinstance(n_matvecs, bool) or not isinstance(n_matvecs, numbers.Integral)
     ):
         raise ValueError(f"n_matvecs must be an integer, got {n_matvecs!r}")
-    op = as_block_operator(A, size=size)
+    op = as_block_operator(A, size=size, n_jobs=n_jobs)
     check_symmetric(op, "logdet")
     n = op.n
     if n_matvecs is None:

@@ -354,6 +354,7 @@ def trace(
     probe: str | None = None,
     size: int | None = None,
     random_state: RandomStateLike = None,
+    n_jobs: int | None = None,
 ) -> TraceResult:
     """Estimate the trace of a square matrix known through its products.
 
@@ -391,6 +392,14 @@ def trace(
         :class:`~numpy.random.SeedSequence`, and each random matrix a method
         draws (sketch, probes) comes from its own spawned child. ``None``
         draws fresh entropy (numpy's global state is never used).
+    n_jobs : int or None, default=None
+        For a callable or ``LinearOperator`` ``A`` (an expensive product, a
+        simulation): each block of probes is cut into fixed groups of 8
+        columns, applied by joblib with this many workers on the active
+        backend (``with joblib.parallel_config("dask"):`` sends them to a
+        cluster; the callable must then pickle), and put back in order, so
+        the estimate is the same for every ``n_jobs`` and backend. ``None``
+        passes whole blocks. Matrices ignore it.
 
     Returns
     -------
@@ -468,7 +477,7 @@ def trace(
     minimum, default_probe, psd = _METHODS[method]
     probe = check_probe(probe, default_probe)
     m = check_budget(n_matvecs, minimum, method)
-    op = as_block_operator(A, size=size)
+    op = as_block_operator(A, size=size, n_jobs=n_jobs)
     if psd:
         check_symmetric(op, method)
     if m >= op.n:
