@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("plot_*.py"))
+# Examples that need the optional torch extra (skipped only without it).
+NEEDS_TORCH = {"plot_inference_time_scaling.py"}
 
 
 def test_examples_found():
@@ -23,6 +25,9 @@ def test_examples_found():
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs_and_saves_figures(path, tmp_path):
+    if path.name in NEEDS_TORCH:
+        pytest.importorskip("torch")  # the shipped networks are torch modules
+        pytest.importorskip("skorch")
     figure_dir = tmp_path / "figures"
     env = dict(
         os.environ,
