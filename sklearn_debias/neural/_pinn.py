@@ -23,7 +23,6 @@ from ..utils._typing import ArrayLike, MatrixLike, RandomStateLike
 from ._mlp import (
     ACTIVATION_NAMES,
     _checked_sizes,
-    _import_torch,
     evaluation_copy,
     predict_module,
 )
@@ -39,6 +38,17 @@ _SCALING_SAMPLE = 4096
 # Held-out boundary loss (over the data's variance) above which the fit is
 # reported as no better than a constant (which scores about 1).
 _CONSTANT_FIT = 0.1
+
+
+def _import_torch():
+    """torch (skorch is not needed: the training loop is plain torch)."""
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - exercised without torch
+        raise ImportError(
+            "PINNRegressor needs torch: pip install 'sklearn-debias[torch]'"
+        ) from exc
+    return torch
 
 
 def _residual(pde, layers, cols, x):
@@ -331,7 +341,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
             The fitted estimator.
         """
         X, y = self._validated_inputs(X, y)
-        torch, _ = _import_torch()
+        torch = _import_torch()
         from ._forward_laplacian import mlp_layers
         from ._torch_modules import ScaledMLP
 
@@ -471,7 +481,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        _import_torch()
+        _import_torch()  # a clear error without torch
         return predict_module(self._eval_module, X)
 
     def pde_residual(self, X: MatrixLike) -> np.ndarray:
@@ -494,7 +504,7 @@ class PINNRegressor(RegressorMixin, BaseEstimator):
         if self.pde is None:
             raise ValueError("pde=None: there is no PDE residual.")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        torch, _ = _import_torch()
+        torch = _import_torch()
         from ._forward_laplacian import mlp_layers
 
         module = self._eval_module
