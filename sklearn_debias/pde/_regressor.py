@@ -72,8 +72,8 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
         ignored by the other methods. ``levels=1`` evaluates the nonlinearity
         at the surrogate only: for a nonlinear equation its error has a part
         of first order in the defect that ``return_std`` does not include (it
-        stops falling with ``n_paths``); use it only where the nonlinearity is
-        insensitive to the defect.
+        stops falling with ``n_paths``), and ``predict`` warns; use it only
+        where the nonlinearity is insensitive to the defect.
     derivatives : {"auto", "autograd", "finite_difference", "randomized"}, \
             default="auto"
         How the surrogate's derivatives are computed: autograd for torch-backed
@@ -375,6 +375,15 @@ class SimulationCalibratedRegressor(RegressorMixin, BaseEstimator):
             random_state=self.random_state,
             verbose=self.verbose,
         )
+        if method == "mlp" and self.levels == 1 and self.pde.nonlinearity is not None:
+            warnings.warn(
+                "levels=1 evaluates the nonlinearity at the surrogate only: the "
+                "part of the error that depends on the defect through the "
+                "nonlinearity is not simulated and not in return_std (it does not "
+                "fall with n_paths). Use levels >= 2, or check against them.",
+                UserWarning,
+                stacklevel=2,
+            )
         self._report_noise_bias(noise_bias, std)
         if self.noise_bias == "correct":
             correction = correction - noise_bias

@@ -69,3 +69,13 @@ def test_lqg_gradient_noise_is_corrected_or_reported(seed):
     assert raw_cover < 0.8
     assert fixed < 0.6 * raw and fixed < 0.25 * sur
     assert fixed_cover >= 0.9
+
+
+def test_one_level_on_a_nonlinear_pde_warns():
+    pde = lqg(3)
+    X = pde.sample(3, random_state=0)
+    reg = SimulationCalibratedRegressor(
+        FunctionRegressor(_Jensen(3, pde.T)), pde, levels=1, n_paths=10, random_state=0
+    ).fit(X, pde.exact_solution(X))
+    with pytest.warns(UserWarning, match="levels=1 evaluates the nonlinearity"):
+        reg.predict(X)
