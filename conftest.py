@@ -23,6 +23,7 @@ collect_ignore = (
     else [
         "sklearn_debias/neural/_autograd.py",
         "sklearn_debias/neural/_mlp.py",
+        "sklearn_debias/neural/_pinn.py",
         "sklearn_debias/neural/_torch_modules.py",
         "sklearn_debias/neural/_forward_laplacian.py",
     ]
@@ -44,3 +45,19 @@ def _single_threaded_kernels():
         yield
     if torch is not None:
         torch.set_num_threads(n_threads)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A two-worker ``distributed.LocalCluster`` (threads) and its client.
+
+    Skipped only when distributed (the optional ``dask`` extra) is missing.
+    """
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

@@ -27,6 +27,7 @@ from ._operators import BlockOperator
 
 __all__ = [
     "ChunkedOperator",
+    "check_fitted_columns",
     "check_row_chunked",
     "chunked_sketch",
     "is_dask_array",
@@ -125,6 +126,21 @@ def check_row_chunked(X, name="X", ndim=(2,), rows=None):
                 f"only, e.g. {name}.rechunk({{0: 100_000, 1: -1}})"
             )
         X = X.rechunk({1: -1})
+    return X
+
+
+def check_fitted_columns(estimator, X):
+    """A dask ``X`` checked for a fitted estimator's ``predict``/``transform``.
+
+    Row-chunked (:func:`check_row_chunked`) with ``estimator.n_features_in_``
+    columns, or a ``ValueError`` worded as scikit-learn's.
+    """
+    X = check_row_chunked(X)
+    if X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_features_in_} features as input."
+        )
     return X
 
 

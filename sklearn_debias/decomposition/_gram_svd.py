@@ -17,7 +17,7 @@ from .._randnla._eigen import _rayleigh_ritz, block_lanczos_eigsh
 from .._randnla._lowrank import orthonormal_basis, randomized_range_finder
 from ..utils import check_generator
 from ._data import ChunkedDataOperator
-from ._sketched_svd import SketchedSVDResult, _check_k, _Gram, svd_operator
+from ._sketched_svd import _check_k, _Gram, svd_operator, svd_result
 
 __all__ = ["gram_svd", "sketched_svd_dask"]
 
@@ -127,16 +127,4 @@ def sketched_svd_dask(A, k, *, random_state, **kwargs):
     _check_k(k, *A.shape)
     op = ChunkedDataOperator(ChunkedOperator(A), name="A")
     U, s, Vt, info = gram_svd(op, k, rng=check_generator(random_state), **kwargs)
-    method = kwargs["method"]
-    return SketchedSVDResult(
-        U=U,
-        s=s,
-        Vt=Vt,
-        n_iter=info["n_iter"],
-        n_matvecs=op.n_matvecs,
-        residuals=np.asarray(info["residuals"]),
-        converged=info["converged"],
-        method="block_krylov" if method == "auto" else method,
-        sketch_size=info.get("sketch_size"),
-        n_passes=op.n_passes,
-    )
+    return svd_result(U, s, Vt, info, op, kwargs["method"], n_passes=op.n_passes)

@@ -424,6 +424,11 @@ def sketched_svd(
     )
     if m < n:
         U, Vt = Vt.T, U.T
+    return svd_result(U, s, Vt, info, op, method)
+
+
+def svd_result(U, s, Vt, info, op, method, n_passes=None):
+    """The :class:`SketchedSVDResult` of a solver's output and its operator."""
     return SketchedSVDResult(
         U=U,
         s=s,
@@ -434,6 +439,7 @@ def sketched_svd(
         converged=info["converged"],
         method="block_krylov" if method == "auto" else method,
         sketch_size=info.get("sketch_size"),
+        n_passes=n_passes,
     )
 
 

@@ -16,7 +16,12 @@ from sklearn.utils.extmath import svd_flip
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._randnla._chunked import ChunkedOperator, check_row_chunked, is_dask_array
+from .._randnla._chunked import (
+    ChunkedOperator,
+    check_fitted_columns,
+    check_row_chunked,
+    is_dask_array,
+)
 from .._randnla._eigen import NystromSketch, lazy_epsi
 from .._randnla._lowrank import random_test_matrix
 from ..utils import check_generator, child_seed
@@ -245,9 +250,15 @@ class SketchedTruncatedSVD(
         op = _DataOperator(X, mean)
         transposed = m < n
         work = _Transposed(op) if transposed else op
-        U, s, Vt, info = svd_operator(
-            work,
-            k,
+        U, s, Vt, info = svd_operator(work, k, **self._solver_options(rng))
+        if transposed:
+            U, Vt = Vt.T, U.T
+        return U, s, Vt, info, op.n_matvecs
+
+    # -- public API ----------------------------------------------------------
+    def _solver_options(self, rng):
+        """Keyword arguments of the top-k solvers (in memory and on dask)."""
+        return dict(
             method=self.algorithm,
             tol=self.tol,
             max_iter=self.max_iter,
@@ -255,11 +266,7 @@ class SketchedTruncatedSVD(
             block_size=None,
             rng=rng,
         )
-        if transposed:
-            U, Vt = Vt.T, U.T
-        return U, s, Vt, info, op.n_matvecs
 
-    # -- public API ----------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: MatrixLike, y: None = None) -> SketchedTruncatedSVD:
         """Fit the top components of ``X``.
@@ -343,16 +350,7 @@ class SketchedTruncatedSVD(
             Vt = W[:, ::-1][:, :k].T
             info = dict(n_iter=1, residuals=np.zeros(k))
         else:
-            _, s, Vt, info = gram_svd(
-                op,
-                k,
-                method=self.algorithm,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                sketch_size=self.sketch_size,
-                block_size=None,
-                rng=rng,
-            )
+            _, s, Vt, info = gram_svd(op, k, **self._solver_options(rng))
         self.components_ = Vt * _flip_signs(Vt)[:, None]
         self.singular_values_ = s
         # var(X_c v) = s^2 / m - (mean(X_c) . v)^2: no pass over the rows.
@@ -548,12 +546,7 @@ class SketchedTruncatedSVD(
         """
         check_is_fitted(self)
         if is_dask_array(X):
-            X = check_row_chunked(X)
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input."
-                )
+            X = check_fitted_columns(self, X)
             Z = X @ self.components_.T
             if self.mean_ is not None:
                 Z = Z - self.mean_ @ self.components_.T

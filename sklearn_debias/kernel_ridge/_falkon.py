@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 from .._randnla import RPCholesky, cross_matmat, pcg, run_blocks
 from .._randnla._chunked import is_dask_array
 from .._randnla._kernel_operator import block_rows
+from ..linear_model._design import raise_for_bad_blocks
 from ..utils import check_generator
 from ..utils._compat import Interval, StrOptions, _fit_context
 from ..utils._typing import ArrayLike, RandomStateLike
@@ -134,16 +135,7 @@ class _ChunkedFalkonSystem:
             self._rows,
             args=(self.kernel, C, self._starts),
         )
-        for j, name in enumerate(("X", "y", "sample_weight")):
-            bad = np.flatnonzero(counts[j])
-            if bad.size:
-                c = int(bad[0])
-                what = "negative or non-finite values" if j == 2 else "NaN or infinity"
-                raise ValueError(
-                    f"Input {name} contains {what}: {int(counts[j].sum())} entries, "
-                    f"first at row {int(first[j, c])}, in the chunk of rows "
-                    f"[{self._starts[c]}, {self._starts[c + 1]})."
-                )
+        raise_for_bad_blocks(counts, self._starts, first)
         if not w_sum[0] > 0:
             raise ValueError("sample_weight must have at least one positive value")
         return (rhs[0] if rhs else None), float(w_sum[0])
@@ -507,15 +499,10 @@ class NystromKernelRidge(_BaseKernelRidge):
         """
         if not is_dask_array(X):
             return self._predict_from(X, "centers_")
-        from .._randnla._chunked import check_row_chunked
+        from .._randnla._chunked import check_fitted_columns
 
         check_is_fitted(self)
-        X = check_row_chunked(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                f"expecting {self.n_features_in_} features as input."
-            )
+        X = check_fitted_columns(self, X)
         dual = self.dual_coef_
         return X.map_blocks(
             _predict_chunk,

@@ -413,15 +413,28 @@ def dask_design(X, y, sample_weight):
     return chunked, Y, single, w, sw
 
 
-def raise_for_bad_blocks(bad, block_rows, m):
-    """``ValueError`` naming the first row block with NaN/inf (or negative weights)."""
+def raise_for_bad_blocks(bad, starts, first=None):
+    """``ValueError`` naming the first row block with NaN/inf (or negative weights).
+
+    Parameters
+    ----------
+    bad : ndarray of shape (3, n_blocks)
+        Counts of invalid entries of ``X``, ``y`` and ``sample_weight`` per block.
+    starts : ndarray of shape (n_blocks + 1,)
+        Boundaries of the blocks of rows.
+    first : ndarray of shape (3, n_blocks), default=None
+        The first invalid row of each block, when known.
+    """
     names = ("X", "y", "sample_weight")
     for j, name in enumerate(names):
         blocks = np.flatnonzero(bad[j])
         if blocks.size:
             c = int(blocks[0])
             what = "negative or non-finite values" if j == 2 else "NaN or infinity"
+            where = f"in rows [{int(starts[c])}, {int(starts[c + 1])})."
+            if first is not None:
+                where = f"at row {int(first[j, c])}, {where}"
             raise ValueError(
                 f"Input {name} contains {what}: {int(bad[j].sum())} entries, first "
-                f"in rows [{c * block_rows}, {min((c + 1) * block_rows, m)})."
+                f"{where}"
             )

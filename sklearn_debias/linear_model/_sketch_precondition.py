@@ -403,7 +403,7 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
             extra=partial(block_statistics, n_blocks=n_blocks),
             extra_arrays=[] if w is None else [w],
         )
-        raise_for_bad_blocks(bad, S.block_rows, m)
+        raise_for_bad_blocks(bad, np.minimum(np.arange(n_blocks + 1) * S.block_rows, m))
         if not ws[0] > 0:
             raise ValueError("sample_weight must have at least one positive value")
         if self.fit_intercept:
@@ -650,14 +650,9 @@ class SketchPreconditionedRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if is_dask_array(X):
-            from .._randnla._chunked import check_row_chunked
+            from .._randnla._chunked import check_fitted_columns
 
-            X = check_row_chunked(X)
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input."
-                )
+            X = check_fitted_columns(self, X)
             return X @ np.asarray(self.coef_).T + self.intercept_
         X = validate_data(
             self,

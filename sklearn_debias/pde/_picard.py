@@ -52,12 +52,20 @@ def _noise_bias(F, u, z, u_var, z_var, rng):
     return 0.5 * (F(u + su * v0, z + sz * v) + F(u - su * v0, z - sz * v)) - F(u, z)
 
 
-def _level(level, t, x, problem, n_paths, seed, bias=False):
+def _gradient_mean(terms, dW, with_variance):
+    """Mean over axis 1 of ``terms * dW`` and, if asked, its variance (else None)."""
+    if with_variance:
+        return _mean_and_variance(terms[:, :, None] * dW)
+    return np.einsum("nk,nkd->nd", terms, dW) / terms.shape[1], None
+
+
+def _level(level, t, x, problem, n_paths, seed, bias=False, z_variance=False):
     """``(U, Z)`` of a level at the points, their variances, and a bias estimate.
 
     Returns ``U``, ``Z``, the variance of ``U``, the (componentwise) variance of
-    ``Z`` and, with ``bias=True``, an estimate of the bias that the noise of
-    the level below puts into the nonlinearity (else zeros).
+    ``Z`` (only with ``z_variance=True``, else None: it costs an array of
+    ``(points, samples, d)``) and, with ``bias=True``, an estimate of the bias
+    that the noise of the level below puts into the nonlinearity (else zeros).
     """
     n, d = x.shape
     if level == 0:
@@ -78,8 +86,8 @@ def _level(level, t, x, problem, n_paths, seed, bias=False):
     gT = problem["terminal"](xT.reshape(-1, d)).reshape(n, k)
     g0 = problem["terminal"](x)
     U, variance = _mean_and_variance(gT)
-    Z, z_variance = _mean_and_variance(
-        (gT - g0[:, None])[:, :, None] * dW / horizon[:, None, None]
+    Z, z_var_total = _gradient_mean(
+        (gT - g0[:, None]) / horizon[:, None], dW, z_variance
     )
     noise_bias = np.zeros(n)
 
@@ -98,12 +106,13 @@ def _level(level, t, x, problem, n_paths, seed, bias=False):
         if l == 0:
             diff = F(np.zeros(n * k), np.zeros((n * k, d)))
         else:
+            probe_noise = bias and l == level - 1  # the top correction's
             u_hi, z_hi, u_var, z_var, _ = _level(
-                l, tR, xR, problem, n_paths, seeds[2 + 3 * l]
+                l, tR, xR, problem, n_paths, seeds[2 + 3 * l], z_variance=probe_noise
             )
             u_lo, z_lo, *_ = _level(l - 1, tR, xR, problem, n_paths, seeds[3 + 3 * l])
             diff = F(u_hi, z_hi) - F(u_lo, z_lo)
-            if bias and l == level - 1:  # the noise of the top correction
+            if probe_noise:
                 rng = np.random.default_rng(seeds[-1])
                 probe = _noise_bias(F, u_hi, z_hi, u_var, z_var, rng)
                 noise_bias = (weight * probe.reshape(n, k)).mean(axis=1)
@@ -111,17 +120,19 @@ def _level(level, t, x, problem, n_paths, seed, bias=False):
         mean, var = _mean_and_variance(terms)
         U += mean
         variance += var
-        z_mean, z_var = _mean_and_variance((terms / ds)[:, :, None] * dW)
+        z_mean, z_var = _gradient_mean(terms / ds, dW, z_variance)
         Z += z_mean
-        z_variance += z_var
+        if z_variance:
+            z_var_total += z_var
 
     if not np.all(live):  # points at t = T: the terminal value itself
         U = np.where(live, U, g0)
         Z[~live] = 0.0
         variance[~live] = 0.0
-        z_variance[~live] = 0.0
+        if z_variance:
+            z_var_total[~live] = 0.0
         noise_bias[~live] = 0.0
-    return U, Z, variance, z_variance, noise_bias
+    return U, Z, variance, z_var_total, noise_bias
 
 
 def multilevel_picard(

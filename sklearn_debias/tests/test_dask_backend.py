@@ -27,20 +27,6 @@ from sklearn_debias.pde import (  # noqa: E402
 )
 
 
-@pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=False,
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
 def _on_cluster(client, func):
     """``func()`` under the dask joblib backend; asserts the cluster ran tasks."""
     with distributed.get_task_stream(client) as stream:

@@ -197,18 +197,6 @@ def test_max_iter_warns_on_dask():
     assert not res.converged
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
 def test_distributed_is_bit_identical_to_threads(client):
     Xd = _dask(_data(seed=5), 500)
     kw = dict(centering=True, tol=1e-10, random_state=0)

@@ -115,18 +115,6 @@ def test_bad_input(selection, monkeypatch):
         est.fit(da.from_array(X, chunks=(CHUNKS, 1)), y)
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
 def test_distributed_is_bit_identical_to_threads(client):
     X, y, w, X_test = _data(4)
     kw = dict(KW, center_selection="rpcholesky", tol=1e-6)

@@ -216,18 +216,6 @@ def test_iterative_sketching_on_dask():
     assert err <= 10 * lapack + 1e-14
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
 def test_distributed_is_bit_identical_to_threads(client):
     X, Y, w, _, _ = _problem(1e6, seed=11, weights=True)
     kw = dict(sketch_size=100, random_state=0)
