@@ -170,10 +170,21 @@ class FunctionOperator(BlockOperator):
         from sklearn.utils.parallel import Parallel, delayed
 
         step = self.COLUMNS_PER_TASK
-        parts = Parallel(n_jobs=self.n_jobs)(
-            delayed(fun)(X[:, s : s + step]) for s in range(0, X.shape[1], step)
-        )
-        return np.hstack([_as_numpy(P).reshape(self.n, -1) for P in parts])
+        blocks = [X[:, s : s + step] for s in range(0, X.shape[1], step)]
+        parts = Parallel(n_jobs=self.n_jobs)(delayed(fun)(B) for B in blocks)
+        out = []
+        for B, P in zip(blocks, parts, strict=True):
+            P = _as_numpy(P)
+            if P.ndim == 1 and B.shape[1] == 1:
+                P = P[:, None]
+            if P.shape != B.shape:  # never reshape a wrong answer into place
+                raise ValueError(
+                    f"the operator returned an array of shape {P.shape} for a "
+                    f"block of shape {B.shape}; it must map (n, k) blocks to "
+                    "(n, k) blocks"
+                )
+            out.append(P)
+        return np.hstack(out)
 
     def _apply(self, fun, X):
         X = np.asarray(X, dtype=np.float64)

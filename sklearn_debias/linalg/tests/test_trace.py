@@ -441,3 +441,16 @@ def test_random_stream_rule(method):
         results.append(tuple(trace(A, 16, method=method, random_state=7)))
     assert results[0] == results[1]
     assert tuple(trace(A, 16, method=method, random_state=8)) != results[0]
+
+
+def test_n_jobs_groups_are_checked_and_never_reshaped():
+    A = np.diag(np.arange(1.0, 41.0))
+    exact = trace(lambda X: A @ X, 40, size=40, n_jobs=2, random_state=0)
+    np.testing.assert_allclose(
+        exact.estimate,
+        trace(lambda X: A @ X, 40, size=40, random_state=0).estimate,
+    )
+    # A callable returning (k, n) for 8 columns of length 40 holds 320 numbers:
+    # it must be refused, not reshaped into a (40, 8) block.
+    with pytest.raises(ValueError, match=r"shape \(8, 40\) for a block of shape"):
+        trace(lambda X: (A @ X).T, 40, size=40, n_jobs=2, random_state=0)
