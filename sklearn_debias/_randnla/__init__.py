@@ -29,9 +29,9 @@ from ._embeddings import (
 )
 from ._kernel_operator import (
     KernelOperator,
+    KernelTiles,
     PairwiseKernel,
     cross_matmat,
-    run_blocks,
 )
 from ._lowrank import (
     NystromFactor,
@@ -75,6 +75,7 @@ __all__ = [
     "FunctionOperator",
     "GaussianEmbedding",
     "KernelOperator",
+    "KernelTiles",
     "LeastSquaresOperator",
     "NystromFactor",
     "NystromPreconditioner",
@@ -100,7 +101,6 @@ __all__ = [
     "randomized_range_finder",
     "refined_lstsq",
     "rpcholesky_preconditioner",
-    "run_blocks",
     "shifted_qr",
     "stabilising_shift",
     "symmetric_part",

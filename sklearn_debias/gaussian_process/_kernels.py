@@ -30,6 +30,7 @@ from sklearn.gaussian_process.kernels import (
     WhiteKernel,
 )
 
+from ..utils import prediction_threads, run_blocks
 from ..utils._typing import ArrayLike
 
 
@@ -216,34 +217,41 @@ class TensorProductMatern(StationaryKernelMixin, NormalizedKernelMixin, Kernel):
         """``k(X, X)`` and ``W -> sum_ab W_ab dk_ab / dtheta`` for symmetric W.
 
         The contraction of the gradient that the marginal likelihood needs.
-        The (n, n, n_features) array of scaled distances is formed once, for
-        the value and the gradient, when it fits a few MB; otherwise the
-        features are taken in blocks of bounded memory.
+        The (n_features, n, n) array of scaled distances -- features first,
+        so that every reduction runs over contiguous (n, n) slabs -- is
+        formed once, for the value and the gradient, when it fits a few MB;
+        otherwise the features are taken in blocks of bounded memory.
         """
         S, p, h = self._scaled(X)
         n, d = S.shape
+        St = np.ascontiguousarray(S.T)
         fixed = self.hyperparameter_length_scale.fixed
+
+        def distances(block):
+            return np.abs(St[block, :, None] - St[block, None, :])
+
         if fixed or n * n * d > _BLOCK_ELEMENTS:
             K = self._value(S, S)
             T = None
         else:
-            T = np.abs(S[:, None, :] - S[None, :, :])
-            K = np.exp(-T.sum(axis=-1))
+            T = distances(slice(None))
+            K = T.sum(axis=0)
+            np.negative(K, out=K)
+            np.exp(K, out=K)
             if p is not None:
-                K *= np.prod(p(T.copy()), axis=-1)
+                K *= np.prod(p(T.copy()), axis=0)
         if fixed:
             return K, lambda W: np.empty(0)
 
         def vjp(W):
             M = (W * K).ravel()
             if T is not None:
-                grad = M @ h(T).reshape(n * n, d)
+                grad = h(T).reshape(d, n * n) @ M
             else:
                 grad = np.empty(d)
                 for block in _feature_blocks(n * n, d):
-                    Sb = S[:, block]
-                    H = h(np.abs(Sb[:, None, :] - Sb[None, :, :]))
-                    grad[block] = M @ H.reshape(n * n, -1)
+                    H = h(distances(block))
+                    grad[block] = H.reshape(H.shape[0], n * n) @ M
             return grad if self.anisotropic else grad.sum(keepdims=True)
 
         return K, vjp
@@ -313,6 +321,9 @@ def _kernel_value_and_vjp(kernel, X):
 def _kernel_cross(kernel, X, Y):
     """``kernel(X, Y)``, with sums and constant factors applied in place."""
     if isinstance(kernel, Sum):
+        for white, other in ((kernel.k1, kernel.k2), (kernel.k2, kernel.k1)):
+            if type(white) is WhiteKernel:  # zero between distinct points
+                return _kernel_cross(other, X, Y)
         K = _kernel_cross(kernel.k1, X, Y)
         K += _kernel_cross(kernel.k2, X, Y)
         return K
@@ -325,3 +336,23 @@ def _kernel_cross(kernel, X, Y):
     if type(kernel) is WhiteKernel:
         return np.zeros((X.shape[0], Y.shape[0]))  # k(x, y) for distinct x, y
     return kernel(X, Y)
+
+
+# Query points per block of a cross-kernel: the (block, n_train) block stays
+# about 1 MB and in cache (20000 predictions from 205 labels in d = 5:
+# 0.155 s with 2**17, 0.227 s with 2**19, 0.210 s with 2**13).
+_CROSS_BLOCK_ELEMENTS = 2**17
+
+
+def map_cross_blocks(kernel, X, Y, func):
+    """Call ``func(rows, K)`` with ``K = kernel(X[rows], Y)`` on blocks of rows.
+
+    Blocks of about ``2**17`` entries, on several threads when there are
+    many (``utils.prediction_threads``): ``func`` must write its rows only.
+    """
+    step = max(1, _CROSS_BLOCK_ELEMENTS // max(1, len(Y)))
+
+    def block(start, stop):
+        func(slice(start, stop), _kernel_cross(kernel, X[start:stop], Y))
+
+    run_blocks(block, len(X), step, prediction_threads(len(X) * len(Y)))

@@ -11,11 +11,15 @@ import scipy.linalg
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._randnla import RPCholesky, cross_matmat, pcg, run_blocks
+from .._randnla import RPCholesky, cross_matmat, pcg
 from .._randnla._chunked import is_dask_array
-from .._randnla._kernel_operator import block_rows
+from .._randnla._kernel_operator import (
+    KernelTiles,
+    block_rows,
+    tile_buffer,
+)
 from ..linear_model._design import raise_for_bad_blocks
-from ..utils import check_generator
+from ..utils import check_generator, run_blocks
 from ..utils._compat import Interval, StrOptions, _fit_context
 from ..utils._typing import ArrayLike, RandomStateLike
 from ._base import _BaseKernelRidge
@@ -26,44 +30,57 @@ _EPS = np.finfo(np.float64).eps
 
 
 class _FalkonSystem:
-    """``H = K_nM^T W K_nM + alpha K_MM`` applied by blocks of rows of ``X``.
+    """``H = K_nM^T W K_nM + alpha K_MM`` applied by tiles of rows of ``X``.
 
-    The blocks' contributions are stored and summed in block order, so the
-    result does not depend on the number of threads.
+    Each tile of ``K_nM`` (about ``2**17`` entries) is evaluated, or read
+    when ``K_nM`` is stored, and used twice while it is in cache. The tiles
+    are grouped in fixed blocks of rows whose contributions are summed in
+    block order, so the result does not depend on the number of threads.
     """
 
     def __init__(self, X, centers, kernel, w, n_jobs, max_memory):
         self.X, self.C, self.kernel, self.w, self.n_jobs = X, centers, kernel, w, n_jobs
         n, M = X.shape[0], centers.shape[0]
-        self.rows = block_rows(M, kernel.dtype.itemsize, n)
+        self.tiles = KernelTiles(kernel, X, centers)
+        self.tile = max(1, self.tiles.entries // M)
+        self.rows = self.tile * max(
+            1, block_rows(M, kernel.dtype.itemsize, n) // self.tile
+        )
         self.n_passes = 0
         self.K = None
         if n * M * kernel.dtype.itemsize <= max_memory * 2**20:
             self.K = np.empty((n, M), dtype=kernel.dtype)
 
             def fill(start, stop):
-                self.K[start:stop] = kernel(X[start:stop], centers)
+                self.tiles(slice(start, stop), slice(None), out=self.K[start:stop])
 
             run_blocks(fill, n, self.rows, n_jobs)
 
     def _pass(self, left):
-        """``sum_b K_bM^T left(b, K_bM)`` over the row blocks ``b``."""
+        """``sum_b K_bM^T left(b, K_bM)`` over the tiles of rows ``b``."""
         n, M = self.X.shape[0], self.C.shape[0]
-        if self.K is not None:
-            self.n_passes += 1
-            return (self.K.T @ left(slice(None), self.K)).astype(np.float64)
-        starts = list(range(0, n, self.rows))
-        parts = [None] * len(starts)
+        if n == 0:  # an empty dask chunk
+            k = left(slice(0, 0), np.empty((0, M), self.kernel.dtype)).shape[1]
+            return np.zeros((M, k))
+        parts = {}
 
         def work(start, stop):
-            Kb = self.kernel(self.X[start:stop], self.C)
-            parts[start // self.rows] = Kb.T @ left(slice(start, stop), Kb)
+            buffer = tile_buffer(self.tile, M, self.kernel.dtype)
+            total = 0.0
+            for i in range(start, stop, self.tile):
+                rows = slice(i, min(i + self.tile, stop))
+                if self.K is not None:
+                    Kb = self.K[rows]
+                else:
+                    Kb = self.tiles(rows, slice(None), buffer(rows.stop - i, M))
+                total = total + Kb.T @ left(rows, Kb)
+            parts[start] = total
 
         run_blocks(work, n, self.rows, self.n_jobs)
         self.n_passes += 1
         total = np.zeros((M, parts[0].shape[1]))
-        for part in parts:
-            total += part
+        for start in sorted(parts):
+            total += parts[start]
         return total
 
     def rhs(self, Y):

@@ -42,17 +42,26 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._randnla import (
     KernelOperator,
+    KernelTiles,
     PairwiseKernel,
     cross_matmat,
     random_test_matrix,
 )
+from .._randnla._kernel_operator import column_tiles, tile_rows
 from .._randnla._pcg import (
     NystromPreconditioner,
     adaptive_nystrom_preconditioner,
     pcg,
 )
+from ..gaussian_process._kernels import _kernel_cross
 from ..linalg._logdet import lanczos_quadrature
-from ..utils import check_seed_sequence, child_int_seed, child_seed
+from ..utils import (
+    check_seed_sequence,
+    child_int_seed,
+    child_seed,
+    prediction_threads,
+    run_blocks,
+)
 from ..utils._compat import Interval, StrOptions, _fit_context
 from ..utils._typing import ArrayLike, RandomStateLike
 
@@ -120,24 +129,30 @@ def _row_block(n, n_columns=1):
     return int(max(1, min(n, _BLOCK_BYTES // (8 * max(n, 1) * max(n_columns, 1)))))
 
 
-def _kernel_matrix(kernel, X, shift):
-    """``kernel(X) + shift I`` formed by blocks of rows (upper blocks, mirrored).
+def _pairwise(kernel):
+    """``kernel`` for the blockwise code, evaluated by ``_kernel_cross``."""
+    return PairwiseKernel(kernel, evaluate=_kernel_cross)
 
-    Each diagonal block is evaluated as ``kernel(X_b)`` so that ``WhiteKernel``
-    terms (zero between distinct point sets) reach the diagonal; the memory
-    beyond the ``n x n`` result is one block of rows.
+
+def _kernel_matrix(kernel, X, shift):
+    """``kernel(X) + shift I``, each tile of its upper triangle evaluated once.
+
+    Bands of rows are evaluated tile by tile on several threads from their
+    diagonal to the right and mirrored; the diagonal is ``kernel.diag(X)``,
+    so that ``WhiteKernel`` terms (zero between distinct points) reach it.
     """
     n = X.shape[0]
     K = np.empty((n, n))
-    step = _row_block(n)
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        K[start:stop, start:stop] = kernel(X[start:stop])
-        if stop < n:
-            block = kernel(X[start:stop], X[stop:])
-            K[start:stop, stop:] = block
-            K[stop:, start:stop] = block.T
-    K[np.diag_indices_from(K)] += shift
+    tiles = KernelTiles(_pairwise(kernel), X, X)
+    rows = tile_rows(n, tiles.entries)
+
+    def band(start, stop):
+        for j, j_end in column_tiles(start, n):
+            K[start:stop, j:j_end] = tiles(slice(start, stop), slice(j, j_end))
+        K[stop:, start:stop] = K[start:stop, stop:].T
+
+    run_blocks(band, n, rows, prediction_threads(n * n // 2))
+    K[np.diag_indices_from(K)] = kernel.diag(X) + shift
     return K
 
 
@@ -234,7 +249,7 @@ class _StochasticLikelihood:
             if signal is None:
                 raise ValueError("the kernel is only white noise: nothing to learn")
             K = KernelOperator(
-                self.X, PairwiseKernel(signal), shift=self.alpha + white, max_memory=0
+                self.X, _pairwise(signal), shift=self.alpha + white, max_memory=0
             )
             Xd = self.X[: min(n, 64)]
             # Blocks K(X_b, X) drop WhiteKernel terms (zero between point sets):
@@ -280,14 +295,25 @@ class _StochasticLikelihood:
             self.converged = False
         return res.x
 
-    def __call__(self, kernel, eval_gradient=False, adaptive=False):
+    def _solved(self, kernel, eval_gradient):
+        """``(K, dK, preconditioner, K^{-1} [y, Z])`` (``Z`` only for a gradient)."""
         K, G, mu = self.system(kernel, eval_gradient)
         if not np.all(np.isfinite(_diagonal(K))):
             raise ValueError(f"the kernel {kernel} returned NaN or infinite values")
         precond = self.preconditioner(K, mu)
         B = np.column_stack([self.y, self.Z]) if eval_gradient else self.y[:, None]
         sol = self.solve(K, B, precond)
-        a = self.dual_coef = sol[:, 0]
+        self.dual_coef = sol[:, 0]
+        return K, G, precond, sol
+
+    def dual(self, kernel):
+        """``K^{-1} y`` alone: the fit of a fixed kernel needs no likelihood."""
+        self._solved(kernel, False)
+        return self.dual_coef
+
+    def __call__(self, kernel, eval_gradient=False, adaptive=False):
+        K, G, precond, sol = self._solved(kernel, eval_gradient)
+        a = sol[:, 0]
         # y^T K^{-1} y with an error quadratic in the residual r = y - K a.
         matmat = _matmat(K)
         quad = float(self.y @ a + a @ (self.y - matmat(a[:, None])[:, 0]))
@@ -544,7 +570,7 @@ class ScalableGaussianProcessRegressor(RegressorMixin, BaseEstimator):
         ).fit(X, y)
         self._exact = gp
         self.kernel_ = gp.kernel_
-        self.log_marginal_likelihood_value_ = float(gp.log_marginal_likelihood_value_)
+        self._lml = float(gp.log_marginal_likelihood_value_)
         self.alpha_ = np.ravel(gp.alpha_)
         self.solver_ = "cholesky"
         self.rank_, self.n_iter_ = 0, 1
@@ -558,22 +584,26 @@ class ScalableGaussianProcessRegressor(RegressorMixin, BaseEstimator):
             self._seed_sequence = check_seed_sequence(self.random_state)
         return self._seed_sequence
 
-    def _fit_pcg(self):
-        self._exact = None
-        seed = self._seed()
-        kernel = self._default_kernel()
-        lik = _StochasticLikelihood(
+    def _likelihood_at(self, rank, n_probes):
+        """The stochastic likelihood of the training data, probes from the seed."""
+        return _StochasticLikelihood(
             self.X_train_,
             self.y_train_,
             float(self.alpha),
-            n_probes=self.n_probes,
-            rank=self.rank,
+            n_probes=n_probes,
+            rank=rank,
             tol=self.tol,
             max_iter=self.max_iter,
-            seed=seed,
+            seed=self._seed(),
         )
+
+    def _fit_pcg(self):
+        self._exact = None
+        kernel = self._default_kernel()
+        lik = self._likelihood_at(self.rank, self.n_probes)
         self._likelihood = lik
-        if self.optimizer is not None and kernel.n_dims > 0:
+        optimized = self.optimizer is not None and kernel.n_dims > 0
+        if optimized:
 
             def obj_func(theta, eval_gradient=True):
                 k = kernel.clone_with_theta(theta)
@@ -597,11 +627,26 @@ class ScalableGaussianProcessRegressor(RegressorMixin, BaseEstimator):
             values = [f for _, f in optima]
             kernel.theta = optima[int(np.argmin(values))][0]
         self.kernel_ = kernel
-        # Final solve and likelihood at the chosen hyperparameters.
+        # Final solve (and likelihood) at the chosen hyperparameters.
         lik.n_iter, lik.converged, lik.quadrature_error = 0, True, 0.0
+        if optimized:
+            self._lml = self._final_likelihood(lik)
+        else:  # a fixed kernel: the likelihood waits for its first use
+            lik.dual(kernel)
+            self._lml = None
+        self.alpha_ = lik.dual_coef
+        self.rank_ = int(lik.rank)
+        self.n_iter_ = int(lik.n_iter)
+        self.solver_ = "pcg"
+        self._warn_convergence(lik)
+        del self._likelihood
+        return self
+
+    def _final_likelihood(self, lik):
+        """The adaptive likelihood estimate at ``kernel_`` (NaN if Lanczos fails)."""
         # (No smoothness needed here: the Lanczos runs stop when converged.)
         try:
-            self.log_marginal_likelihood_value_ = float(lik(kernel, adaptive=True))
+            return float(lik(self.kernel_, adaptive=True))
         except ValueError as exc:
             if "not symmetric" not in str(exc) or lik.dual_coef is None:
                 raise
@@ -612,16 +657,19 @@ class ScalableGaussianProcessRegressor(RegressorMixin, BaseEstimator):
                 f"covariance is too ill-conditioned for Lanczos: {exc}); "
                 "log_marginal_likelihood_value_ is NaN. Raise alpha.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-            self.log_marginal_likelihood_value_ = float("nan")
-        self.alpha_ = lik.dual_coef
-        self.rank_ = int(lik.rank)
-        self.n_iter_ = int(lik.n_iter)
-        self.solver_ = "pcg"
-        self._warn_convergence(lik)
-        del self._likelihood
-        return self
+            return float("nan")
+
+    @property
+    def log_marginal_likelihood_value_(self) -> float:
+        """Log marginal likelihood of ``kernel_`` (see the class's Attributes)."""
+        check_is_fitted(self)
+        if self._lml is None:
+            lik = self._likelihood_at(self.rank_, self.n_probes)
+            self._lml = self._final_likelihood(lik)
+            self._warn_convergence(lik)
+        return self._lml
 
     def _warn_convergence(self, lik):
         if not lik.converged:
@@ -688,16 +736,7 @@ class ScalableGaussianProcessRegressor(RegressorMixin, BaseEstimator):
             return self.log_marginal_likelihood_value_
         if self._exact is not None:
             return self._exact.log_marginal_likelihood(theta, eval_gradient)
-        lik = _StochasticLikelihood(
-            self.X_train_,
-            self.y_train_,
-            float(self.alpha),
-            n_probes=self.n_probes,
-            rank=self.rank_,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            seed=self._seed(),
-        )
+        lik = self._likelihood_at(self.rank_, self.n_probes)
         kernel = self.kernel_.clone_with_theta(np.asarray(theta, dtype=float))
         return lik(kernel, eval_gradient=eval_gradient)
 
@@ -726,23 +765,17 @@ class ScalableGaussianProcessRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         if self._exact is not None:
             return self._exact.predict(X, return_std=return_std)
-        mean = cross_matmat(PairwiseKernel(self.kernel_), X, self.X_train_, self.alpha_)
+        n_jobs = prediction_threads(X.shape[0] * self.X_train_.shape[0])
+        mean = cross_matmat(
+            _pairwise(self.kernel_), X, self.X_train_, self.alpha_, n_jobs=n_jobs
+        )
         mean = self._y_train_mean + self._y_train_std * mean
         if not return_std:
             return mean
         return mean, self._predict_std(X)
 
     def _predict_std(self, X):
-        lik = _StochasticLikelihood(
-            self.X_train_,
-            self.y_train_,
-            float(self.alpha),
-            n_probes=1,
-            rank=self.rank_,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            seed=self._seed(),
-        )
+        lik = self._likelihood_at(self.rank_, 1)
         K, _, mu = lik.system(self.kernel_, False)
         precond = lik.preconditioner(K, mu)
         var = np.empty(X.shape[0])

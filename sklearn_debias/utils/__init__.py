@@ -5,7 +5,7 @@ result objects, the thread pool and every import of a private scikit-learn
 helper. ``utils`` imports no estimator family.
 """
 
-from ._parallel import n_threads, threaded_sum
+from ._parallel import n_threads, prediction_threads, run_blocks, threaded_sum
 from ._progress import progress
 from ._random import (
     check_generator,
@@ -48,7 +48,9 @@ __all__ = [
     "format_table",
     "n_threads",
     "normal_interval",
+    "prediction_threads",
     "progress",
+    "run_blocks",
     "spawn_generators",
     "spawn_seeds",
     "threaded_sum",

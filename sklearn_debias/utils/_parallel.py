@@ -14,15 +14,25 @@ from contextlib import nullcontext
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-__all__ = ["n_threads", "threaded_sum"]
+__all__ = ["n_threads", "prediction_threads", "run_blocks", "threaded_sum"]
 
 # Items accumulated by one task before its partial sum is handed back.
 _ITEMS_PER_TASK = 4
+# Kernel entries of a prediction below which threads cost more than they save
+# (about 30 ms of work for a sum of kernels).
+_THREADED_PREDICTION_ENTRIES = 2**21
 
 
 def n_threads():
     """Threads used for block products (scipy's sparse products are serial)."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def prediction_threads(n_entries):
+    """Threads for a prediction of ``n_entries`` kernel entries: ``n_threads()``
+    when it is large enough to pay for them, else ``None`` (the caller's thread).
+    """
+    return n_threads() if n_entries >= _THREADED_PREDICTION_ENTRIES else None
 
 
 def threaded_sum(func, n_items, single_threaded_blas=False):
@@ -92,3 +102,39 @@ def _ordered_total(results):
             for acc, part in zip(total, result, strict=True):
                 acc += part
     return total
+
+
+def _n_workers(n_jobs):
+    """Threads for ``n_jobs`` as joblib counts them (``None``: 1, ``-1``: all)."""
+    if n_jobs is None:
+        return 1
+    n_cpu = os.cpu_count() or 1
+    return max(1, n_cpu + 1 + n_jobs if n_jobs < 0 else min(n_jobs, n_cpu))
+
+
+def run_blocks(func, n_rows, rows, n_jobs=None):
+    """Call ``func(start, stop)`` on consecutive blocks of ``rows`` rows, threaded.
+
+    The calls must write disjoint outputs; BLAS runs on one thread inside
+    the workers (they share the cores).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_debias.utils import run_blocks
+    >>> out = np.zeros(10)
+    >>> def work(start, stop):
+    ...     out[start:stop] = np.arange(start, stop) ** 2
+    >>> run_blocks(work, 10, 4, n_jobs=2)
+    >>> out[-3:]
+    array([49., 64., 81.])
+    """
+    jobs = [(s, min(s + rows, n_rows)) for s in range(0, n_rows, rows)]
+    workers = min(_n_workers(n_jobs), len(jobs))
+    if workers <= 1:
+        for job in jobs:
+            func(*job)
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda job: func(*job), jobs))

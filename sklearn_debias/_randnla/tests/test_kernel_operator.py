@@ -5,11 +5,14 @@ from sklearn.metrics.pairwise import pairwise_kernels
 
 from sklearn_debias._randnla import (
     KernelOperator,
+    KernelTiles,
     PairwiseKernel,
     RPCholesky,
+    _kernel_operator,
     cross_matmat,
     rpcholesky_preconditioner,
 )
+from sklearn_debias._randnla._kernel_operator import symmetric_matmat
 
 
 @pytest.fixture
@@ -125,3 +128,44 @@ def test_rpcholesky_preconditioner_adapts_rank(X):
         ranks.append(rpc.rank)
     assert ranks[0] < 150
     assert ranks[0] <= ranks[1] <= ranks[2]
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e3])
+def test_rbf_tiles_match_sklearn_far_from_the_origin(offset):
+    # The augmented product moves both sets to B's mean, so points far from
+    # the origin lose no more accuracy than sklearn's own expansion.
+    rng = np.random.default_rng(1)
+    A, B = offset + rng.standard_normal((70, 5)), offset + rng.standard_normal((90, 5))
+    k = PairwiseKernel("rbf", gamma=0.4)
+    tiles = KernelTiles(k, A, B)
+    np.testing.assert_allclose(tiles(slice(None), slice(None)), k(A, B), atol=1e-12)
+    out = np.empty((10, 30))
+    assert tiles(slice(5, 15), slice(60, 90), out) is out
+    np.testing.assert_allclose(out, k(A[5:15], B[60:90]), atol=1e-12)
+    # Self-similarity is 1 up to rounding, never above.
+    diag = np.diagonal(KernelTiles(k, A, A)(slice(None), slice(None)))
+    assert np.all(diag <= 1.0) and np.all(diag > 1 - 1e-12)
+
+
+def test_rbf_tiles_refuse_nan():
+    X = np.ones((5, 2))
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        KernelTiles(PairwiseKernel("rbf"), X, np.ones((4, 2)))
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "laplacian", RBF([0.5, 1.0, 2.0])])
+def test_symmetric_pass_equals_dense_and_ignores_threads(kernel, monkeypatch):
+    # 2600 points: three bands of 1024 rows with ragged tiles; a small parts
+    # budget makes the bands taller for many columns.
+    rng = np.random.default_rng(2)
+    X = rng.uniform(size=(2600, 3))
+    V = rng.standard_normal((2600, 3))
+    k = PairwiseKernel(kernel, gamma=0.7)
+    dense = k(X, X) @ V
+    tiles = KernelTiles(k, X, X)
+    one = symmetric_matmat(tiles, V, n_jobs=1)
+    np.testing.assert_allclose(one, dense, rtol=1e-12, atol=1e-10)
+    np.testing.assert_array_equal(symmetric_matmat(tiles, V, n_jobs=2), one)
+    monkeypatch.setattr(_kernel_operator, "_PARTS_BYTES", 2**16)
+    np.testing.assert_allclose(symmetric_matmat(tiles, V), dense, atol=1e-10)

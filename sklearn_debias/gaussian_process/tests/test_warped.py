@@ -217,9 +217,9 @@ def test_non_positive_definite_kernel_gives_minus_infinity(data):
 
 @pytest.mark.parametrize("return_std", [False, True])
 def test_blocked_predictions_equal_sklearns(monkeypatch, data, return_std):
-    from sklearn_debias.gaussian_process import _warped
+    from sklearn_debias.gaussian_process import _kernels
 
-    monkeypatch.setattr(_warped, "_PREDICT_BLOCK_ELEMENTS", 7 * 40)  # 7 rows a block
+    monkeypatch.setattr(_kernels, "_CROSS_BLOCK_ELEMENTS", 7 * 40)  # 7 rows a block
     X, X_test = data
     ours, theirs = _default_and_sklearn(X, _peaks(X))
     got = ours.predict(X_test, return_std=return_std)
