@@ -62,6 +62,11 @@ def test_fixed_kernel_solves_to_tolerance():
     m1, s1 = ours.predict(Xq, return_std=True)
     np.testing.assert_allclose(m1, m0, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(s1, s0, rtol=1e-6)
+    # A fixed kernel's likelihood waits for its first read, then is kept.
+    assert ours._lml is None
+    value = ours.log_marginal_likelihood_value_
+    assert value == pytest.approx(exact.log_marginal_likelihood_value_, rel=1e-3)
+    assert ours._lml == value and ours.log_marginal_likelihood() == value
     # The stochastic likelihood and its gradient against the exact ones.
     theta = kernel.theta + 0.3
     lml, grad = ours.log_marginal_likelihood(theta, eval_gradient=True)
