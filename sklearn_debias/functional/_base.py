@@ -10,8 +10,8 @@ A target (a :class:`~sklearn_debias.Functional` of means, a
 Both return an :class:`Estimate`. The estimator never asks which kind of
 target it holds: it calls these two methods and aggregates the results.
 The two records leave room for what comes next (a vector ``y`` with a joint
-covariance, replicated randomized-QMC draws with a Student-t interval,
-several fidelities) without changing the calls.
+covariance, several fidelities) without changing the calls, as they did for
+randomized-QMC replicates (``CrossFit.replicates``, ``Estimate.df``).
 """
 
 from typing import NamedTuple
@@ -36,10 +36,17 @@ class CrossFit(NamedTuple):
         Each fold's surrogate predictions on its cheap draws from P.
     n_cheap : float
         Number of independent cheap draws (``inf`` for low-discrepancy
-        points, which carry no Monte Carlo noise to trade labels against).
+        points, which carry no Monte Carlo noise to trade labels against;
+        with randomized QMC the weights use the effective number the
+        replicates show instead).
     pooled : bool
         Whether the folds share their cheap draws (an array pool or a
         low-discrepancy set), which correlates their integrals.
+    replicates : int, default=1
+        Independent randomizations the shared cheap draws come in
+        (randomized QMC: ``len(cheap[k]) / replicates`` consecutive points
+        each). When above 1 the cheap part of the variance is that of the
+        replicates' means, with ``replicates - 1`` degrees of freedom.
     """
 
     y: np.ndarray
@@ -48,6 +55,7 @@ class CrossFit(NamedTuple):
     cheap: list
     n_cheap: float
     pooled: bool
+    replicates: int = 1
 
     @property
     def n_folds(self):

@@ -117,9 +117,23 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         - a list or tuple of ``n_features`` univariate distributions, one per
           column, drawn independently;
         - a ``scipy.stats.qmc`` engine: P uniform on the unit cube, or on the
-          box ``bounds``; one low-discrepancy set of ``n_samples`` points,
-          shared by the folds, whose standard error is reported as if the
-          draws were independent, which is conservative;
+          box ``bounds``; one low-discrepancy set shared by the folds, made
+          of ``R = min(16, n_samples)`` independent randomizations
+          (randomized QMC) of ``ceil(n_samples / R)`` points each, for
+          Sobol' rounded up to a power of 2 (so ``n_samples = 2**15`` gives
+          16 scrambled Sobol' sets of 2048). The engine is a template: its
+          kind and parameters are kept, but each randomization is a fresh
+          scrambled engine seeded from ``random_state`` (the engine's own
+          seed is not used, nor is it advanced). The estimate uses every
+          point; the cheap side's variance is that of the R replicate means
+          divided by R, far below Monte Carlo's for a smooth surrogate, and
+          the interval is Student's t with the Welch-Satterthwaite degrees
+          of freedom of the labelled and cheap parts (``result_.df``). An
+          engine that cannot be randomized (``scramble=False``) gives one
+          set of ``n_samples`` points (for Sobol' rounded up to a power of
+          2) and a :class:`UserWarning`: its standard error
+          then charges the Monte Carlo variance, as if the points were
+          independent;
         - an array of shape ``(N, n_features)`` with ``N >= 2``: a fixed pool
           used in full by every fold.
 
@@ -137,10 +151,11 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         Whether ``fit`` checks that the sampler draws from the distribution
         of X: each column of X is compared with the same column of draws the
         fit makes anyway (the first 5000 draws of the first fold, or the
-        first 20000 points of a pool or qmc set) by a two-sample
-        Kolmogorov-Smirnov test and, from 100 labelled rows on, each pair of
-        columns by its rank correlation in X and in the draws, with Holm's
-        correction over all the tests at family-wise level 1% (a correct
+        first 20000 points of a pool or qmc set, its first randomizations)
+        by a two-sample Kolmogorov-Smirnov test and, from 100 labelled rows
+        on, each pair of columns by its rank correlation in X and in the
+        draws, with Holm's correction over all the tests at family-wise
+        level 1% (a correct
         sampler raises a false alarm in about 1% of fits). ``"warn"``
         issues a :class:`SamplerMismatchWarning` naming the columns (and
         pairs) that disagree, with their p-values, ranges and correlations;
@@ -150,8 +165,9 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         uses no random numbers: the estimate does not depend on it.
     n_samples : int, default=100_000
         Fresh draws per fold (surrogate evaluations); for a qmc engine the size
-        of the shared point set (a Sobol' set is rounded up to a power of 2);
-        ignored for a pool.
+        of the shared point set, rounded up to ``R`` randomizations of equal
+        size (for Sobol' each a power of 2; see ``sampler``); ignored for a
+        pool.
     cv : int or cross-validation splitter, default=5
         Cross-fitting folds. An int gives shuffled ``KFold`` splits drawn
         afresh for each repeat.
@@ -171,7 +187,8 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds every random stream: an int seeds one
         :class:`numpy.random.SeedSequence`, which spawns, in this order, the
-        seed of the default surrogate and one child per repeat (its KFold
+        seed of the default surrogate (whose children also scramble the
+        randomizations of a qmc engine) and one child per repeat (its KFold
         split, then one stream per fold for the fold's fresh draws). ``None``
         uses fresh entropy from the operating system, never numpy's global
         state. The result depends on ``random_state`` only, not on
@@ -184,9 +201,12 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
     ----------
     result_ : EstimateResult
         The debiased estimate with its standard error, as one object:
-        :meth:`confidence_interval` delegates to it. For a rare event (an
-        indicator functional with fewer than 5 labelled events, see
-        :class:`ExceedanceProbability`) a ``BinomialBoundResult``: its
+        :meth:`confidence_interval` delegates to it. Its ``df`` is infinite
+        (a normal interval) except with a randomized qmc engine, whose
+        cheap-side variance has ``R - 1`` degrees of freedom (see
+        ``sampler``). For a rare event (an indicator functional with fewer
+        than 5 labelled events, see :class:`ExceedanceProbability`) a
+        ``BinomialBoundResult``: its
         interval is the one-sided Clopper-Pearson bound from the labels and
         its ``alternative`` is ``"less"`` (``(0, upper)``) or ``"greater"``
         (``(lower, 1)``).
@@ -406,19 +426,23 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
         self._check_regressor()
         target = check_functional(self.functional)
         sampler = check_sampler(self.sampler, X.shape[1], self.bounds)
+        surrogate_seed, *repeat_seeds = spawn_seeds(
+            self.random_state, 1 + self.n_repeats
+        )
         if sampler is not None:
-            sampler = sampler.freeze(self.n_samples)
+            # A qmc engine's randomizations: children of the first child.
+            sampler = sampler.freeze(self.n_samples, surrogate_seed)
             if sampler.is_pool:  # a pool or a qmc set: check before fitting
                 self._compare_with_sampler(X, sampler.draw(None, None), sampler)
+        self._qmc_replicates = (
+            sampler.replicates if sampler is not None and sampler.low_discrepancy else 0
+        )
         # DataFrames reach the surrogates as DataFrames (columns by name).
         self._X_frame = _frame_of(X_in)
         n, n_folds = X.shape[0], self._n_folds(X, y)
         # Plain Monte Carlo first: it validates the functional on the labels
         # before any surrogate is fitted.
         naive = target.plain(y, self.confidence_level)
-        surrogate_seed, *repeat_seeds = spawn_seeds(
-            self.random_state, 1 + self.n_repeats
-        )
         estimator = self._surrogate(n - n // n_folds, surrogate_seed)
         params = surrogate_fit_params(self, estimator, fit_params)
         splits = [split_repeat(self.cv, X, y, seed) for seed in repeat_seeds]
@@ -593,7 +617,9 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
     ) -> ConfidenceInterval:
         """Confidence interval for the debiased estimate.
 
-        Normal (``estimate_ -+ z standard_error_``), except for a rare event:
+        Normal (``estimate_ -+ z standard_error_``; Student's t with
+        ``result_.df`` degrees of freedom for a randomized qmc engine),
+        except for a rare event:
         when fewer than 5 labels show the event of an indicator-valued
         functional (see :class:`ExceedanceProbability`), the exact one-sided
         Clopper-Pearson bound from the labels, ``(0, upper)`` (or
@@ -648,6 +674,18 @@ class DebiasedFunctionalEstimator(RegressorMixin, BaseEstimator):
             f"effective n {self.effective_n_:.4g} "
             f"(labelled n {len(self.oof_predictions_)})"
         )
+        replicates = getattr(self, "_qmc_replicates", 0)
+        if not rare and replicates > 1:
+            footer += (
+                f"\ncheap side: randomized QMC, {replicates} independent "
+                f"randomizations; Student-t interval with "
+                f"{self.result_.df:.3g} degrees of freedom"
+            )
+        elif not rare and replicates == 1:
+            footer += (
+                "\ncheap side: a QMC set that is not randomized; its standard "
+                "error is Monte Carlo's, as if the points were independent"
+            )
         if rare:
             result = self.result_
             side = "beyond" if result.alternative == "less" else "not beyond"

@@ -216,11 +216,13 @@ def cross_fits(y, splits, results, sampler):
             fold_of[test] = k
             oof[test] = pred
         cheap = [res[2] for res in fold_res]
+        replicates = 1
         if sampler is None:
             n_cheap, pooled = 0, False
         elif sampler.low_discrepancy:
             n_cheap, pooled = np.inf, True  # no Monte Carlo noise to trade
+            replicates = sampler.replicates  # randomized QMC: its own variance
         else:
             pooled = sampler.is_pool
             n_cheap = len(cheap[0]) if pooled else sum(len(c) for c in cheap)
-        yield CrossFit(y, oof, fold_of, cheap, n_cheap, pooled)
+        yield CrossFit(y, oof, fold_of, cheap, n_cheap, pooled, replicates)

@@ -26,6 +26,7 @@ from ._combine import (
     indicator_counts,
     indicator_floor,
     optimal_weights,
+    welch_df,
 )
 
 __all__ = [
@@ -205,7 +206,9 @@ class Functional(Estimand):
         estimate : Estimate
             With the linearised control-variate residuals for the heavy-tail
             check; for an indicator, the count of events as ``counts``
-            instead.
+            instead. With randomized QMC draws (``folds.replicates > 1``) the
+            cheap part of the variance comes from the replicates, and ``df``
+            is the Welch-Satterthwaite degrees of freedom of the sum.
         """
         Ty = apply_functional(self, folds.y, "the labels y")
         Tf = apply_functional(self, folds.oof, "the held-out predictions")
@@ -213,14 +216,22 @@ class Functional(Estimand):
             apply_functional(self, c, "the surrogate's predictions")
             for c in folds.cheap
         ]
+        replicates = getattr(folds, "replicates", 1)
         if coef == "optimal":
             weights = optimal_weights(
-                Ty, Tf, folds.fold_of, folds.n_folds, folds.n_cheap, self.gradient
+                Ty,
+                Tf,
+                folds.fold_of,
+                folds.n_folds,
+                folds.n_cheap,
+                self.gradient,
+                cheap,
+                replicates,
             )
         else:
             weights = np.full(folds.n_folds, float(coef))
         means, cov_labelled, cov_cheap, plugin, _ = combine_folds(
-            Ty, Tf, folds.fold_of, cheap, weights, folds.pooled
+            Ty, Tf, folds.fold_of, cheap, weights, folds.pooled, replicates
         )
         counts = indicator_counts(Ty)
         if counts and indicator_counts(Tf) and level is not None:
@@ -234,6 +245,12 @@ class Functional(Estimand):
             )
             cov_labelled = np.maximum(cov_labelled, floor)
         estimate, se, grad = delta_method(self, means, cov_labelled + cov_cheap)
+        df = float("inf")
+        if replicates > 1:
+            # Randomized QMC: the cheap part has replicates - 1 degrees of freedom.
+            df = welch_df(
+                grad @ cov_labelled @ grad, grad @ cov_cheap @ grad, replicates - 1
+            )
         return Estimate(
             estimate,
             se,
@@ -245,6 +262,7 @@ class Functional(Estimand):
             if counts
             else (Ty - weights[folds.fold_of, None] * Tf) @ grad,
             scale=_scale(Ty, grad),
+            df=df,
             counts=counts,
         )
 

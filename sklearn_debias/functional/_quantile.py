@@ -29,7 +29,12 @@ import numpy as np
 from scipy import stats
 
 from ._base import Estimand, Estimate
-from ._combine import combine_folds, control_variate_weight
+from ._combine import (
+    combine_folds,
+    control_variate_weight,
+    effective_n_cheap,
+    welch_df,
+)
 
 __all__ = ["Quantile"]
 
@@ -63,9 +68,15 @@ def _inverse(x, values, p):
     return float(x[first] + np.sum(np.diff(x)[first:][below[first:-1]]))
 
 
-def _woodruff(x, values, p, cdf_se, level):
-    """Woodruff's standard error of the inverse of ``(x, values)`` at ``p``."""
-    z = stats.norm.ppf(0.5 + level / 2.0)
+def _woodruff(x, values, p, cdf_se, level, df=np.inf):
+    """Woodruff's standard error of the inverse of ``(x, values)`` at ``p``.
+
+    The spacing is ``z s``, ``z`` the normal quantile at ``level`` (Student's
+    t with ``df`` degrees of freedom when finite), so that ``estimate -+ z
+    se`` is the interval ``[F^-1(p - z s), F^-1(p + z s)]`` in width.
+    """
+    dist = stats.norm if np.isinf(df) else stats.t(df)
+    z = dist.ppf(0.5 + level / 2.0)
     low = _inverse(x, values, max(p - z * cdf_se, 0.0))
     high = _inverse(x, values, min(p + z * cdf_se, 1.0))
     return (high - low) / (2.0 * z)
@@ -116,7 +127,7 @@ def _ramp(values, low, high):
     return np.clip((high - values) / (high - low), 0.0, 1.0)
 
 
-def _weights(y, oof, fold_of, preds, n_cheap, p):
+def _weights(y, oof, fold_of, preds, n_cheap, p, replicates=1):
     """Cross-fitted weights, one per fold, for the quantile.
 
     The quantile's influence function is proportional to ``1{f <= q}``, but
@@ -128,7 +139,9 @@ def _weights(y, oof, fold_of, preds, n_cheap, p):
     ramp from 1 to 0 between the fold surrogate's own quantiles at those
     levels (which do not depend on the fold's labels), estimated on the
     other folds. Any weight leaves the estimate unbiased; a steadier one
-    makes it more precise.
+    makes it more precise. With randomized QMC (``replicates > 1``) the
+    number of cheap draws is the effective one of the ramp over the other
+    folds' cheap predictions.
     """
     n = len(y)
     delta = min(p, 1.0 - p, 1.0 / np.sqrt(n))
@@ -137,8 +150,12 @@ def _weights(y, oof, fold_of, preds, n_cheap, p):
         x, values = _step_function(c, np.full(len(c), 1.0 / len(c)))
         low, high = (_inverse(x, values, level) for level in (p - delta, p + delta))
         out = fold_of != k
+        n_k = n_cheap
+        if replicates > 1:
+            others = [_ramp(c2, low, high) for j, c2 in enumerate(preds) if j != k]
+            n_k = effective_n_cheap(others, replicates)
         weights[k] = control_variate_weight(
-            _ramp(y[out], low, high), _ramp(oof[out], low, high), n, n_cheap
+            _ramp(y[out], low, high), _ramp(oof[out], low, high), n, n_k
         )
     return weights
 
@@ -179,8 +196,9 @@ def _debias(p, folds, coef, level):
     y, oof, fold_of, preds = folds.y, folds.oof, folds.fold_of, folds.cheap
     n = len(y)
     n_folds = folds.n_folds
+    replicates = getattr(folds, "replicates", 1)
     if coef == "optimal":
-        weights = _weights(y, oof, fold_of, preds, folds.n_cheap, p)
+        weights = _weights(y, oof, fold_of, preds, folds.n_cheap, p, replicates)
     else:
         weights = np.full(n_folds, float(coef))
     share = np.bincount(fold_of, minlength=n_folds) / n
@@ -202,6 +220,7 @@ def _debias(p, folds, coef, level):
         [(c <= estimate).astype(float)[:, None] for c in preds],
         weights,
         folds.pooled,
+        replicates,
     )
     # The labelled variance counts the labels whose label and prediction
     # straddle the estimate: a rare event when the surrogate is good, whose
@@ -210,9 +229,11 @@ def _debias(p, folds, coef, level):
     mismatch = _mismatch_probability(y, oof, estimate, surrogate_cdf)
     labelled = max(labelled[0, 0], np.mean(weights**2) * mismatch / n)
     cdf_se = float(np.sqrt(labelled + cheap[0, 0]))
-    se = _woodruff(x, values, p, cdf_se, level)
+    # Randomized QMC: the cheap part has replicates - 1 degrees of freedom.
+    df = welch_df(labelled, cheap[0, 0], replicates - 1) if replicates > 1 else np.inf
+    se = _woodruff(x, values, p, cdf_se, level, df)
     plugin = _inverse(*surrogate_cdf, p)
-    return Estimate(estimate, se, plugin=plugin, weights=weights)
+    return Estimate(estimate, se, plugin=plugin, weights=weights, df=df)
 
 
 class Quantile(Estimand):

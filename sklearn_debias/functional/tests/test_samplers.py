@@ -2,17 +2,19 @@
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from scipy.stats import qmc
 from sklearn.linear_model import LinearRegression
 
 from sklearn_debias import DebiasedFunctionalEstimator
+from sklearn_debias.functional._sampling import check_sampler
 from sklearn_debias.functional.tests._data import (
     genz_data,
     quadratic_surrogate,
     uniform_sampler,
 )
+from sklearn_debias.utils import spawn_seeds
 
 # --- samplers -----------------------------------------------------------------------
 
@@ -46,17 +48,38 @@ def test_qmc_engine_of_the_user_is_not_advanced():
     assert_allclose(engine.random(4), first)
 
 
+def _qmc_set(engine, n, random_state=0, bounds=None):
+    """The randomized point set the estimator draws from ``engine``."""
+    sampler = check_sampler(engine, engine.d, bounds)
+    return sampler.freeze(n, spawn_seeds(random_state, 1)[0])
+
+
 def test_qmc_engine_shares_one_point_set_like_a_pool():
     f, X, y = genz_data(3)
-    pool = qmc.Sobol(3, seed=3).random(1024)
+    frozen = _qmc_set(qmc.Sobol(3, seed=3), 1000)
+    # 1000 points: 16 randomizations of 63, each rounded up to the 64 of a
+    # balanced Sobol' set.
+    pool = frozen.draw(None, None)
+    assert pool.shape == (1024, 3) and frozen.replicates == 16
+    for block in pool.reshape(16, 64, 3):
+        assert_array_equal(np.sort(np.floor(64 * block[:, 0])), np.arange(64))
+    assert not np.array_equal(pool[:64], pool[64:128])  # independent scrambles
     kw = dict(coef=1.0, random_state=0)
-    # 1000 rounds up to the 1024 points of a balanced Sobol' set.
     a = DebiasedFunctionalEstimator(
         quadratic_surrogate(), sampler=qmc.Sobol(3, seed=3), n_samples=1000, **kw
     ).fit(X, y)
     b = DebiasedFunctionalEstimator(quadratic_surrogate(), sampler=pool, **kw).fit(X, y)
     assert_allclose(a.estimate_, b.estimate_, rtol=1e-13)
-    # Low-discrepancy draws are not traded against labels: no (1 + n/N) shrink.
+    # Randomized QMC is charged the spread of its replicates, not var / N.
+    assert a.standard_error_ < b.standard_error_
+    assert a.result_.df < np.inf and b.result_.df == np.inf
+    # The engine is a template: its own seed does not matter, random_state does.
+    c = DebiasedFunctionalEstimator(
+        quadratic_surrogate(), sampler=qmc.Sobol(3, seed=4), n_samples=1000, **kw
+    ).fit(X, y)
+    assert c.estimate_ == a.estimate_
+    # Low-discrepancy draws are traded against labels at their effective
+    # number (here far above N): the (1 + n/N) shrink of a pool of N is gone.
     c = DebiasedFunctionalEstimator(
         quadratic_surrogate(),
         sampler=qmc.Sobol(3, seed=3),
@@ -66,7 +89,7 @@ def test_qmc_engine_shares_one_point_set_like_a_pool():
     d = DebiasedFunctionalEstimator(
         quadratic_surrogate(), sampler=pool, random_state=0
     ).fit(X, y)
-    assert_allclose(c.coef_ / d.coef_, 1 + len(y) / 1024, rtol=1e-12)
+    assert_allclose(c.coef_ / d.coef_, 1 + len(y) / 1024, rtol=1e-3)
 
 
 def test_multivariate_distribution_sampler():
@@ -184,7 +207,9 @@ def test_qmc_engine_with_bounds_is_a_scaled_point_set():
     bounds = (_LOWER, _UPPER)
     est = _fit(qmc.Sobol(3, seed=3), X, y, n_samples=1000, bounds=bounds, coef=1.0)
     assert abs(est.estimate_ - (1.5 + 4 / 3)) < 3 * est.standard_error_
-    pool = qmc.scale(qmc.Sobol(3, seed=3).random(1024), _LOWER, _UPPER)
+    unit = _qmc_set(qmc.Sobol(3, seed=3), 1000).draw(None, None)
+    pool = qmc.scale(unit, _LOWER, _UPPER)
+    assert_allclose(_qmc_set(qmc.Sobol(3), 1000, bounds=bounds).draw(None, None), pool)
     ref = _fit(pool, X, y, coef=1.0)
     assert_allclose(est.estimate_, ref.estimate_, rtol=1e-13)
     # Scalar bounds are broadcast to every column.
