@@ -262,14 +262,26 @@ def tail_index(deviations):
     ``alpha`` means ``P(|d| > x) ~ x**-alpha``: below 2 the variance is
     infinite. ``inf`` when the ``(k + 1)``-th largest is 0.
     """
+    logs, k = _top_log_excesses(deviations)
+    if logs is None:
+        return float("inf"), k
+    gamma = float(np.mean(logs))
+    return (1.0 / gamma if gamma > 0 else float("inf")), k
+
+
+def _top_log_excesses(deviations):
+    """``(log(a_(i) / a_(k+1)) for the k largest a = |d - median|, k)``.
+
+    ``k = ceil(2 sqrt(n))``; ``None`` instead of the excesses when there
+    are too few values or the ``(k + 1)``-th largest is 0.
+    """
     d = np.asarray(deviations, dtype=float)
     n = len(d)
     k = min(int(np.ceil(2.0 * np.sqrt(n))), n - 1)
     a = np.sort(np.abs(d - np.median(d)))[::-1]
     if k < 1 or a[k] <= 0:
-        return float("inf"), k
-    gamma = float(np.mean(np.log(a[:k])) - np.log(a[k]))
-    return (1.0 / gamma if gamma > 0 else float("inf")), k
+        return None, k
+    return np.log(a[:k]) - np.log(a[k]), k
 
 
 def moment_index(deviations):
@@ -287,13 +299,9 @@ def moment_index(deviations):
     ``k`` are all equal (crowded against a bound), ``nan`` when the
     ``(k + 1)``-th largest is 0.
     """
-    d = np.asarray(deviations, dtype=float)
-    n = len(d)
-    k = min(int(np.ceil(2.0 * np.sqrt(n))), n - 1)
-    a = np.sort(np.abs(d - np.median(d)))[::-1]
-    if k < 1 or a[k] <= 0:
+    logs, k = _top_log_excesses(deviations)
+    if logs is None:
         return float("nan"), k
-    logs = np.log(a[:k]) - np.log(a[k])
     m1, m2 = float(np.mean(logs)), float(np.mean(logs**2))
     spread = 1.0 - m1**2 / m2 if m2 > 0 else 0.0
     if spread <= 1e-12:
