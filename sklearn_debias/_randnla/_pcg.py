@@ -405,7 +405,10 @@ def adaptive_nystrom_preconditioner(
     Starts from ``rank`` Gaussian columns and doubles the sketch, reusing the
     columns already multiplied, until the estimated condition number of the
     preconditioned ``A + mu I`` (``NystromPreconditioner.condition_estimate``)
-    is at most ``target_condition`` or the rank reaches ``max_rank``.
+    is at most ``target_condition``, the rank reaches ``max_rank``, or a
+    doubling keeps no more eigenpairs than before (the numerical rank of
+    ``A`` is reached: with a tiny ``mu`` the condition target can be out of
+    reach, and further columns would only cost products).
 
     Parameters
     ----------
@@ -454,11 +457,17 @@ def adaptive_nystrom_preconditioner(
     rng = check_generator(random_state)
     Omega = _test_matrix(n, rank, rng, dtype)
     Y = np.asarray(matmat(Omega))
+    kept = -1
     while True:
         precond = NystromPreconditioner.from_sketch(Omega, Y, mu)
         ell = Omega.shape[1]
         if precond.condition_estimate <= target_condition or ell >= max_rank:
             return precond
+        if precond.rank <= kept:
+            # The sketch doubled without resolving one more eigenvalue above
+            # rounding: A's numerical rank is reached, more columns cannot help.
+            return precond
+        kept = precond.rank
         extra = min(ell, max_rank - ell)
         new = _test_matrix(n, extra, rng, dtype)
         # Keep the test matrix orthonormal: project the new columns out.

@@ -28,7 +28,9 @@ HYPERPARAMETER_SAMPLES = 300
 # borehole function (kernel from 300 labels) the test RMSE was 0.0144 at
 # 1e-6, 0.0073 at 1e-8 and 0.00635 at 1e-10 (= the exact Cholesky solution)
 # for n = 3000; for n = 20 000 0.012 at 1e-6 (56 s of CPU time, rank 400,
-# 10 CG iterations) and 0.0043 at 1e-10 (161 s, rank 268, 136 iterations).
+# 10 CG iterations) and 0.0043 at 1e-10 (161 s, rank 268, 136 iterations),
+# measured before the tiled kernel products; now 0.0027 at 1e-10 in 49 s on
+# 2 cores (rank 272, 129 iterations), and 0.0027 at 1e-9 (122 iterations).
 SCALABLE_ALPHA = 1e-10
 # Most conjugate-gradient iterations of the scalable solve.
 SCALABLE_MAX_ITER = 1000
@@ -221,10 +223,10 @@ def default_surrogate(
     :class:`SubsampledWarpedGaussianProcess`: warp and hyperparameters
     chosen on 300 labels, the posterior conditioned on all of them by
     Nyström-preconditioned conjugate gradients. With 20 000 labels of the
-    borehole function (uniform inputs, 5000 test points) it fitted in 161 s
-    of CPU time on one thread (Nyström rank 268, 136 CG iterations) to a
-    test RMSE of 0.0043, 474 times lower than gradient boosting's 2.0 on the
-    same labels and a sixth of its own 300-label subsample model's (0.024).
+    borehole function (uniform inputs, 5000 test points) it fitted in 49 s
+    on 2 cores (Nyström rank 272, 129 CG iterations) to a test RMSE of
+    0.0027, 760 times lower than gradient boosting's 2.0 on the same labels
+    (``benchmarks/bench_default_surrogate.py``).
 
     ``kind="pde"`` (:class:`~sklearn_debias.pde.SimulationCalibratedRegressor`):
     ``KernelRidge(kernel="rbf", alpha=1e-3)``, smooth (its derivatives enter

@@ -142,3 +142,22 @@ def test_non_psd_sketch_is_refused():
         NystromPreconditioner.from_operator(lambda X: A @ X, 20, 10, 1.0, 0)
     with pytest.raises(ValueError, match="mu must be positive"):
         adaptive_nystrom_preconditioner(lambda X: X, 5, 0.0, random_state=0)
+
+
+def test_adaptive_nystrom_stops_at_the_numerical_rank():
+    # A rank-30 A with a shift far below rounding: the condition target is
+    # out of reach, and doubling past the numerical rank would only cost
+    # products. The sketch stops one doubling after it resolves all 30.
+    G = np.random.default_rng(0).standard_normal((500, 30))
+    A = G @ G.T
+    columns = []
+
+    def matmat(X):
+        columns.append(X.shape[1])
+        return A @ X
+
+    P = adaptive_nystrom_preconditioner(
+        matmat, 500, 1e-12, rank=16, max_rank=500, random_state=0
+    )
+    assert P.rank == 30
+    assert sum(columns) == 64  # 16, then 16 and 32 more
