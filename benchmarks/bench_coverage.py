@@ -44,10 +44,10 @@ seeds per cell; ``--quick`` for 20 seeds; ``--functions``, ``--surrogates``,
 ``--distributions``, ``--seeds`` and ``--first-seed`` select and split the
 work across processes). Cost per seed (five functionals, one core, idle
 machine, measured on the OTL circuit): about 0.4 s with the polynomial
-ridge, 1.2 s with gradient boosting, and 200 s with the default Gaussian
-process (about 40 s per fold fit on 320 points): the full grid of six cells
-and two surrogates takes about 75 minutes on one core, the default
-surrogate on one cell at 100 seeds about 6 hours.
+ridge, 1.2 s with gradient boosting, and 42 s with the default Gaussian
+process (200 s before its speed-ups of 2026-12-03): the full grid of six
+cells and two surrogates takes about 75 minutes on one core, the default
+surrogate on one cell at 100 seeds about 70 minutes.
 """
 
 import argparse
