@@ -232,6 +232,20 @@ def test_blocked_predictions_equal_sklearns(monkeypatch, data, return_std):
     )
 
 
+def test_threaded_predictions_equal_one_thread(data):
+    # 40 labels x 60 000 queries is above utils.prediction_threads' bar: the
+    # blocks run on several threads, each writing its own rows.
+    X, _ = data
+    ours, _ = _default_and_sklearn(X, _peaks(X))
+    Z = np.random.default_rng(5).uniform(size=(60_000, 2))
+    mean, std = ours.predict(Z, return_std=True)
+    parts = [
+        ours.predict(Z[i : i + 5000], return_std=True) for i in range(0, 60_000, 5000)
+    ]
+    assert_allclose(mean, np.concatenate([p[0] for p in parts]), rtol=0, atol=0)
+    assert_allclose(std, np.concatenate([p[1] for p in parts]), rtol=0, atol=0)
+
+
 def test_one_blas_thread_during_fit_then_restored(monkeypatch, data):
     from threadpoolctl import threadpool_info
 
