@@ -21,7 +21,7 @@ works without it.
 
 import numpy as np
 
-from ..utils import _parallel
+from ..utils import _parallel, import_extra
 from ._embeddings import ShiftedRows, _sketch_dtype
 from ._operators import BlockOperator
 
@@ -56,14 +56,7 @@ def is_dask_array(X):
 
 
 def _import_dask():
-    try:
-        import dask
-        import dask.array  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - dask is optional
-        raise ImportError(
-            "dask arrays need dask: pip install 'sklearn-debias[dask]'"
-        ) from exc
-    return dask
+    return import_extra(("dask", "dask.array"), "dask", "dask arrays need")
 
 
 def check_row_chunked(X, name="X", ndim=(2,), rows=None):

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..pde._collocation import collocation_points, input_dimension
 from ..pde._equations import PoissonEquation, SemilinearParabolicPDE
-from ..utils import progress, spawn_seeds
+from ..utils import import_extra, progress, spawn_seeds
 from ..utils._compat import Interval, StrOptions, _fit_context
 from ..utils._typing import ArrayLike, MatrixLike, RandomStateLike
 from ._mlp import (
@@ -42,13 +42,7 @@ _CONSTANT_FIT = 0.1
 
 def _import_torch():
     """torch (skorch is not needed: the training loop is plain torch)."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - exercised without torch
-        raise ImportError(
-            "PINNRegressor needs torch: pip install 'sklearn-debias[torch]'"
-        ) from exc
-    return torch
+    return import_extra("torch", "torch", "PINNRegressor needs")
 
 
 def _residual(pde, layers, cols, x):

@@ -5,6 +5,7 @@ result objects, the thread pool and every import of a private scikit-learn
 helper. ``utils`` imports no estimator family.
 """
 
+from ._optional import import_extra
 from ._parallel import n_threads, prediction_threads, run_blocks, threaded_sum
 from ._progress import progress
 from ._random import (
@@ -30,6 +31,7 @@ from ._unwrap import final_estimator, unwrap_once
 from ._validation import check_returned
 
 __all__ = [
+    "import_extra",
     "is_tensor",
     "BinomialBoundResult",
     "ConfidenceInterval",
