@@ -60,9 +60,11 @@ print(f"exact integral E f(X) = {truth:.5f}")
 # One study: 200 expensive runs
 # -----------------------------
 # ``sampler=stats.uniform()`` tells the estimator how to draw cheap inputs
-# from the same distribution as ``X`` (a univariate distribution is drawn
-# independently in each column). Each of the 5 folds' surrogates is trained on
-# the other folds' labels and integrated over ``n_samples`` cheap draws.
+# from the same distribution as ``X`` (a univariate distribution is drawn in
+# each column, as 16 scrambled Sobol' sets mapped through its quantile
+# function: randomized QMC, whose spread gives the cheap side's standard
+# error). Each of the 5 folds' surrogates is trained on the other folds'
+# labels and integrated over the ``n_samples`` cheap points.
 n = 200
 X = np.random.default_rng(0).uniform(size=(n, 5))
 y = f(X)  # the expensive part

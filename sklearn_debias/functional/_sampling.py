@@ -8,10 +8,17 @@ The ``sampler`` parameter of the debiased estimators accepts
   ``rvs``). A univariate one with scalar parameters is drawn independently in
   each coordinate (every column alike); one with vector parameters of length
   ``n_features``, such as ``stats.uniform(loc=lower, scale=upper - lower)``,
-  is drawn with ``rvs(size=(n, n_features))``: one distribution per column,
-  independent columns;
+  one distribution per column, independent columns;
 * a list or tuple of ``n_features`` univariate distributions, one per column,
   drawn independently (``[stats.norm(0, 1), stats.uniform(2, 3)]``);
+
+  univariate distributions whose class has its own quantile function (every
+  named ``scipy.stats`` distribution) are drawn by randomized QMC, like a
+  qmc engine below: scrambled Sobol' points mapped through each column's
+  ``ppf`` (each point is a draw from P; the points are spread more evenly
+  than independent draws). A multivariate distribution, or a univariate one
+  whose quantile function is only numerical, is drawn with ``rvs``: plain
+  Monte Carlo, fresh draws for every fold;
 * a ``scipy.stats.qmc`` engine, whose points lie in the unit cube (P is then
   the uniform distribution on ``[0, 1)^d``, or on the box ``bounds=(lower,
   upper)``, to which the points are scaled with ``qmc.scale``; compose with a
@@ -37,7 +44,7 @@ from scipy import sparse
 
 from ..utils import check_returned, child_seed
 
-__all__ = ["Sampler", "check_sampler", "QMC_REPLICATES"]
+__all__ = ["Sampler", "check_sampler", "QMC_REPLICATES", "default_n_samples"]
 
 # Independent randomizations of a qmc engine's point set. Their number trades
 # accuracy (one scrambled Sobol' set of N points integrates a smooth function
@@ -46,6 +53,19 @@ __all__ = ["Sampler", "check_sampler", "QMC_REPLICATES"]
 # (L'Ecuyer and Lemieux, 2002), and 16 gives a t quantile within 9% of the
 # normal one at 95%.
 QMC_REPLICATES = 16
+
+# Default sizes of the cheap side (``n_samples="auto"``): fresh Monte Carlo
+# draws per fold, or the points of the shared randomized QMC set (16
+# scrambled Sobol' sets of 1024). The README's integral (d = 5, n = 256,
+# default surrogate) had a standard error of 5.3e-4 with 5 x 100 000 Monte
+# Carlo draws in 3.7 s, and 9.7e-5 with 2**14 randomized QMC points in 2.1 s.
+MC_SAMPLES = 100_000
+QMC_SAMPLES = 2**14
+
+# Unit-cube coordinates fed to a quantile function stay inside (0, 1): a
+# scrambled Sobol' coordinate is exactly 0 with probability 2**-30, and
+# ppf(0) is -inf for an unbounded distribution.
+_UNIT_CLIP = (2.0**-53, 1.0 - 2.0**-53)
 
 _SAMPLER_KINDS = (
     "sampler must be a callable (n, rng) -> X, a scipy.stats distribution, a list "
@@ -89,6 +109,9 @@ class Sampler:
         self._columns = None
         self._vector_params = False
         self._bounds = None
+        # Whether the draws are the quantiles of randomized QMC points (the
+        # distributions all have their own ppf), see ``_quantiles``.
+        self._by_quantiles = False
         if self.is_pool:
             self._pool = self._check_pool(source)
         elif _is_qmc_engine(source):
@@ -96,8 +119,10 @@ class Sampler:
             self._engine = copy.deepcopy(source)
         elif isinstance(source, list | tuple):
             self._columns = self._check_columns(source)
+            self._by_quantiles = all(map(_has_quantile_function, self._columns))
         elif hasattr(source, "rvs"):
             self._vector_params = self._check_parameters(source)
+            self._by_quantiles = _has_quantile_function(source)
         elif not callable(source):
             raise TypeError(f"{_SAMPLER_KINDS}; got {type(source).__name__}")
         if bounds is not None:
@@ -176,8 +201,22 @@ class Sampler:
         name = getattr(src, "__name__", None) or type(src).__name__
         return f"sampler {name}"
 
+    @property
+    def randomized_qmc(self):
+        """Whether ``freeze`` draws a randomized QMC set (an engine, or
+        distributions drawn through their quantile functions)."""
+        return self._engine is not None or self._by_quantiles
+
+    def default_size(self):
+        """The cheap side's size for ``n_samples="auto"``."""
+        return QMC_SAMPLES if self.randomized_qmc else MC_SAMPLES
+
     def freeze(self, n, seed=None):
         """For a qmc engine: draw its shared point set of about ``n`` points.
+
+        Distributions drawn through their quantile functions (see the module
+        docstring) are frozen the same way, from scrambled Sobol' engines,
+        then mapped through the ``ppf`` of each column.
 
         The set is ``R = min(16, n)`` independent randomizations of the
         engine (randomized QMC), ``m = ceil(n / R)`` points each (for Sobol'
@@ -206,18 +245,21 @@ class Sampler:
             A pool-backed sampler with ``low_discrepancy = True``; other
             samplers are returned unchanged.
         """
-        if self._engine is None:
+        if not self.randomized_qmc:
             return self
         from scipy.stats import qmc
 
-        sobol = isinstance(self._engine, qmc.Sobol)
+        template = self._engine
+        if template is None:
+            template = qmc.Sobol(self.n_features, scramble=True)
+        sobol = isinstance(template, qmc.Sobol)
         replicates = min(QMC_REPLICATES, int(n))
         size = -(-int(n) // replicates)
         if sobol:
             size = 1 << int(np.ceil(np.log2(size)))
         if seed is None:
             seed = np.random.SeedSequence()
-        engines = _randomizations(self._engine, replicates, seed)
+        engines = _randomizations(template, replicates, seed)
         points = None
         if engines is not None:
             sets = [self._draw_from(engine, size) for engine in engines]
@@ -236,7 +278,7 @@ class Sampler:
             )
             if sobol:
                 n = 1 << int(np.ceil(np.log2(n)))
-            points = self._draw_from(copy.deepcopy(self._engine), n)
+            points = self._draw_from(copy.deepcopy(template), n)
             replicates = 1
         frozen = Sampler(points, self.n_features)
         frozen.low_discrepancy = True
@@ -260,7 +302,9 @@ class Sampler:
         src = self.source
         d = self.n_features
         try:
-            if self._engine is not None:
+            if self._engine is not None and self._by_quantiles:
+                X = self._quantiles(self._engine.random(n))
+            elif self._engine is not None:
                 X = self._engine.random(n)
             elif self._columns is not None:
                 X = [np.asarray(c.rvs(size=n, random_state=rng)) for c in self._columns]
@@ -308,6 +352,13 @@ class Sampler:
             X = qmc.scale(X, *self._bounds)
         return X
 
+    def _quantiles(self, U):
+        """The unit-cube points ``U`` mapped through each column's ``ppf``."""
+        U = np.clip(U, *_UNIT_CLIP)
+        if self._columns is not None:
+            return [np.asarray(c.ppf(U[:, j])) for j, c in enumerate(self._columns)]
+        return np.asarray(self.source.ppf(U))
+
     def _check(self, X, n):
         return check_returned(
             X,
@@ -348,6 +399,27 @@ def _randomizations(engine, replicates, seed):
         copy_.rng = rng
         copies.append(copy_)
     return copies
+
+
+def _has_quantile_function(dist):
+    """Whether ``dist`` is a frozen univariate distribution whose class has
+    its own quantile function (not scipy's generic numerical inversion of the
+    distribution function, far too slow for thousands of points)."""
+    from scipy import stats
+
+    if not (hasattr(dist, "dist") and hasattr(dist, "kwds") and hasattr(dist, "ppf")):
+        return False
+    for generic in (stats.rv_continuous, stats.rv_discrete):
+        if isinstance(dist.dist, generic):
+            return type(dist.dist)._ppf is not generic._ppf
+    return False
+
+
+def default_n_samples(n_samples, sampler):
+    """``n_samples``, or the sampler's default size for ``"auto"``."""
+    if n_samples != "auto":
+        return n_samples
+    return sampler.default_size() if sampler is not None else MC_SAMPLES
 
 
 def _is_qmc_engine(obj):

@@ -100,14 +100,17 @@ class _GaussianProcess(GaussianProcessRegressor):
         )
         # Eq. 5.9 of Rasmussen and Williams, summed over the targets:
         # 0.5 tr((alpha alpha' - K^-1) dK / dtheta).
-        K_inv, info = scipy.linalg.lapack.dpotri(L, lower=True)
+        # In place of L (one fresh n x n array fewer).
+        K_inv, info = scipy.linalg.lapack.dpotri(L, lower=True, overwrite_c=True)
         if info != 0:  # pragma: no cover - L came from a successful Cholesky
             return -np.inf, np.zeros_like(theta)
         # dpotri fills the lower triangle of K^-1; the upper one of L is 0.
         W = alpha @ alpha.T
-        W -= y.shape[1] * K_inv
-        W -= y.shape[1] * K_inv.T
-        W[np.diag_indices_from(W)] += y.shape[1] * np.diag(K_inv)
+        if y.shape[1] > 1:
+            K_inv *= y.shape[1]
+        W -= K_inv
+        W -= K_inv.T
+        W[np.diag_indices_from(W)] += np.diag(K_inv)
         return lml, 0.5 * vjp(W)
 
     def predict(self, X, return_std=False, return_cov=False):

@@ -22,7 +22,7 @@ from sklearn_debias.functional._combine import (
     welch_df,
 )
 from sklearn_debias.functional._sampling import QMC_REPLICATES, check_sampler
-from sklearn_debias.functional.tests._data import quadratic_surrogate
+from sklearn_debias.functional.tests._data import quadratic_surrogate, uniform_sampler
 from sklearn_debias.utils import spawn_seeds
 
 
@@ -193,7 +193,7 @@ def test_variance_and_quantile_with_randomized_qmc():
         assert np.isfinite(est.result_.df) and est.result_.df >= QMC_REPLICATES - 1
         # The same functional from independent draws, for reference.
         ref = DebiasedFunctionalEstimator(
-            quadratic_surrogate(), sampler=stats.uniform(), **kw
+            quadratic_surrogate(), sampler=uniform_sampler, **kw
         ).fit(X, y)
         gap = abs(est.estimate_ - ref.estimate_)
         assert gap < 4 * np.hypot(est.standard_error_, ref.standard_error_)

@@ -164,19 +164,34 @@ def _fit(sampler, X, y, **kw):
     ).fit(X, y)
 
 
+def _draws(sampler, n_features, n=2**10, random_state=0):
+    """The cheap side's draws for ``sampler``, as the estimator freezes them."""
+    frozen = check_sampler(sampler, n_features).freeze(
+        n, spawn_seeds(random_state, 1)[0]
+    )
+    return frozen, (frozen.draw(None, None) if frozen.is_pool else None)
+
+
 def test_vector_parameters_draw_one_distribution_per_column():
     X, y = _physical()
     scale = _UPPER - _LOWER
     est = _fit(stats.uniform(loc=_LOWER, scale=scale), X, y)
     assert abs(est.estimate_ - (1.5 + 4 / 3)) < 3 * est.standard_error_
     assert est.variance_reduction_ > 10
+    # Randomized QMC through the quantile function: the points of a Sobol'
+    # engine scaled to the box, and the same estimate.
+    frozen, draws = _draws(stats.uniform(loc=_LOWER, scale=scale), 3)
+    assert frozen.low_discrepancy and frozen.replicates == 16
+    assert_allclose(draws, _qmc_set(qmc.Sobol(3), 2**10, bounds=(_LOWER, _UPPER))._pool)
+    ref = _fit(qmc.Sobol(3), X, y, bounds=(_LOWER, _UPPER))
+    assert_allclose(est.estimate_, ref.estimate_, rtol=1e-12)
 
-    # The same draws as rvs(size=(n, n_features)) in a callable.
+    # Independent draws in a callable: plain Monte Carlo, the same integral.
     def callable_sampler(n, rng):
         return stats.uniform.rvs(_LOWER, scale, size=(n, 3), random_state=rng)
 
-    ref = _fit(callable_sampler, X, y)
-    assert_allclose(est.estimate_, ref.estimate_, rtol=1e-13)
+    mc = _fit(callable_sampler, X, y)
+    assert abs(mc.estimate_ - est.estimate_) < 3 * mc.standard_error_
     # Broadcasting: a scalar and a vector parameter.
     X1 = np.random.default_rng(1).normal([0.0, 10.0, -5.0], 2.0, size=(200, 3))
     y1 = X1.sum(axis=1)
@@ -194,12 +209,60 @@ def test_list_of_distributions_one_per_column():
     est = _fit(columns, X, y)
     truth = 3.5 + np.sqrt(3 * np.pi) / 2
     assert abs(est.estimate_ - truth) < 3 * est.standard_error_
+    # Each column is its distribution's quantiles of a scrambled Sobol' set.
+    _, draws = _draws(columns, 3)
+    unit = _qmc_set(qmc.Sobol(3), 2**10)._pool
+    for j, column in enumerate(columns):
+        assert_allclose(draws[:, j], column.ppf(unit[:, j]), rtol=1e-14)
 
     def callable_sampler(n, rng):
         return np.column_stack([c.rvs(size=n, random_state=rng) for c in columns])
 
-    assert_allclose(est.estimate_, _fit(callable_sampler, X, y).estimate_, rtol=1e-13)
+    mc = _fit(callable_sampler, X, y)
+    assert abs(mc.estimate_ - est.estimate_) < 3 * mc.standard_error_
     assert_allclose(_fit(tuple(columns), X, y).estimate_, est.estimate_, rtol=1e-13)
+
+
+class _OnlyDensity(stats.rv_continuous):
+    """A distribution with a density only: scipy inverts its cdf numerically."""
+
+    def _pdf(self, x):
+        return np.exp(-x) * (x >= 0)
+
+
+def test_distributions_without_own_quantile_function_draw_by_monte_carlo():
+    numerical = _OnlyDensity(a=0.0, name="only_density")()
+    for sampler in (
+        numerical,
+        [stats.norm(), numerical],
+        stats.multivariate_normal(np.zeros(2), np.eye(2)),
+    ):
+        frozen, _ = _draws(sampler, 2, n=64)
+        assert not frozen.low_discrepancy, sampler
+        assert check_sampler(sampler, 2).default_size() == 100_000
+    frozen, _ = _draws([stats.norm(), stats.expon()], 2)
+    assert frozen.low_discrepancy
+    assert check_sampler([stats.norm(), stats.expon()], 2).default_size() == 2**14
+
+
+def test_quantiles_of_unit_cube_edges_are_finite():
+    # A scrambled Sobol' coordinate can be exactly 0; ppf(0) = -inf.
+    sampler = check_sampler(stats.norm(), 2)
+    draws = sampler._quantiles(np.array([[0.0, 0.5], [0.5, 1.0 - 2.0**-53]]))
+    assert np.all(np.isfinite(draws))
+    assert draws[0, 0] < -8 and draws[1, 1] > 8
+
+
+@pytest.mark.parametrize(
+    ("sampler", "size"),
+    [(stats.uniform(), 2**14), (qmc.Sobol(2), 2**14), (uniform_sampler, 100_000)],
+)
+def test_auto_n_samples(sampler, size):
+    from sklearn_debias.functional._sampling import default_n_samples
+
+    assert default_n_samples("auto", check_sampler(sampler, 2)) == size
+    assert default_n_samples(777, check_sampler(sampler, 2)) == 777
+    assert default_n_samples("auto", None) == 100_000
 
 
 def test_qmc_engine_with_bounds_is_a_scaled_point_set():
