@@ -56,7 +56,15 @@ class SubsampledWarpedGaussianProcess(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     n_subsample : int, default=300
-        Labels on which the warp and the hyperparameters are chosen.
+        Labels on which the warp and the hyperparameters are chosen. More
+        labels choose a better kernel, but on smooth noise-free simulators
+        also a smaller noise level, and the full solve then needs many more
+        conjugate-gradient iterations. With 20 000 borehole labels (2 cores):
+        300 gave a test RMSE of 0.00266 in 54 s (152 iterations), 600 gave
+        0.00106 in 140 s (597 iterations; the exact default Gaussian process
+        on 2000 labels: 0.00191 in 190-280 s). To trade time for accuracy,
+        pass ``default_surrogate("functional", n_samples=n).set_params(
+        n_subsample=600)`` as the estimator.
     alpha : float, default=1e-10
         Added to the diagonal of the standardised covariance in the full
         solve (on top of the learned noise and of the subsample model's own
