@@ -265,8 +265,9 @@ class TensorProductMatern(StationaryKernelMixin, NormalizedKernelMixin, Kernel):
         The contraction of the gradient that the marginal likelihood needs.
         The (n_features, n, n) array of scaled distances -- features first,
         so that every reduction runs over contiguous (n, n) slabs -- is
-        formed once, for the value and the gradient, when it fits a few MB;
-        otherwise the features are taken in blocks of bounded memory.
+        formed once, for the value and the gradient, when it fits
+        ``_BLOCK_ELEMENTS``; otherwise the gradient takes the features in
+        blocks of that size, in two buffers reused from block to block.
         """
         S, p, h = self._scaled(X)
         n, d = S.shape
@@ -294,8 +295,7 @@ class TensorProductMatern(StationaryKernelMixin, NormalizedKernelMixin, Kernel):
             return K, lambda W: np.empty(0)
 
         def vjp(W):
-            M = W * K
-            M = M.ravel()
+            M = (W * K).ravel()
             if T is not None:
                 grad = h(T, np.empty_like(T)).reshape(d, n * n) @ M
             else:

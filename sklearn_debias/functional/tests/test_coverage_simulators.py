@@ -34,8 +34,10 @@ def _load_bench():
     return module
 
 
-# Cells known to under-cover, measured and reported (issue 13's closing note,
-# an open defect): cross-fitted gradient-boosting surrogates at n = 400 report
+# Cells known to under-cover, measured and documented (the user guide's
+# "Which surrogates give honest intervals": a limit of the cross-fitted
+# standard error with unstable surrogates, random forests too, 90%):
+# cross-fitted gradient-boosting surrogates at n = 400 report
 # standard errors about 18% below the spread of the estimates (mean, 150
 # seeds: 88% coverage, s.e./sd 0.82). Not a missing within-fold term: the
 # folds' estimates are positively correlated (mean pairwise correlation 0.08,

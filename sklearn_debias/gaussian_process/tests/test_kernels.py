@@ -151,9 +151,12 @@ def test_contracted_gradient_equals_full_gradient(
         monkeypatch.setattr(_kernels, "_BLOCK_ELEMENTS", 50)
     rng = np.random.default_rng(3)
     X = rng.normal(size=(25, 4))
-    kernel = _default_like_kernel(4, nu, tpm_length_scale) + ConstantKernel(
-        0.5
-    ) * Matern(1.0, nu=2.5)  # a kernel without a fast path: the fallback
+    kernel = (
+        _default_like_kernel(4, nu, tpm_length_scale)
+        + ConstantKernel(0.5) * Matern(1.0, nu=2.5)  # no fast path: the fallback
+        + RBF(0.7) * ConstantKernel(0.3)  # a constant on the right
+        + RBF(1.3) * TensorProductMatern(0.9, nu=nu)  # a product of two kernels
+    )
     K, dK = kernel(X, eval_gradient=True)
     K_fast, vjp = _kernels._kernel_value_and_vjp(kernel, X)
     W = rng.normal(size=(25, 25))
