@@ -159,9 +159,10 @@ def welch_df(var_labelled, var_cheap, df_cheap):
     part ``var_cheap`` from ``df_cheap + 1`` randomized-QMC replicates. The
     sum then has about ``df_cheap (1 + var_labelled / var_cheap)**2``
     degrees of freedom: ``df_cheap`` when the cheap part dominates (a
-    Student-t interval), ``inf`` when it is 0.
+    Student-t interval), ``inf`` when it is 0 or has no replicates to count
+    (``df_cheap < 1``: Monte Carlo or a pool, charged a known variance).
     """
-    if not var_cheap > 0 or not np.isfinite(df_cheap):
+    if not var_cheap > 0 or not 1 <= df_cheap < np.inf:
         return float("inf")
     return float(df_cheap * (1.0 + max(var_labelled, 0.0) / var_cheap) ** 2)
 

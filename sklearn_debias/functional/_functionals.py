@@ -216,7 +216,7 @@ class Functional(Estimand):
             apply_functional(self, c, "the surrogate's predictions")
             for c in folds.cheap
         ]
-        replicates = getattr(folds, "replicates", 1)
+        replicates = folds.replicates
         if coef == "optimal":
             weights = optimal_weights(
                 Ty,
@@ -245,12 +245,10 @@ class Functional(Estimand):
             )
             cov_labelled = np.maximum(cov_labelled, floor)
         estimate, se, grad = delta_method(self, means, cov_labelled + cov_cheap)
-        df = float("inf")
-        if replicates > 1:
-            # Randomized QMC: the cheap part has replicates - 1 degrees of freedom.
-            df = welch_df(
-                grad @ cov_labelled @ grad, grad @ cov_cheap @ grad, replicates - 1
-            )
+        # Randomized QMC: the cheap part has replicates - 1 degrees of freedom.
+        df = welch_df(
+            grad @ cov_labelled @ grad, grad @ cov_cheap @ grad, replicates - 1
+        )
         return Estimate(
             estimate,
             se,

@@ -196,7 +196,7 @@ def _debias(p, folds, coef, level):
     y, oof, fold_of, preds = folds.y, folds.oof, folds.fold_of, folds.cheap
     n = len(y)
     n_folds = folds.n_folds
-    replicates = getattr(folds, "replicates", 1)
+    replicates = folds.replicates
     if coef == "optimal":
         weights = _weights(y, oof, fold_of, preds, folds.n_cheap, p, replicates)
     else:
@@ -230,7 +230,7 @@ def _debias(p, folds, coef, level):
     labelled = max(labelled[0, 0], np.mean(weights**2) * mismatch / n)
     cdf_se = float(np.sqrt(labelled + cheap[0, 0]))
     # Randomized QMC: the cheap part has replicates - 1 degrees of freedom.
-    df = welch_df(labelled, cheap[0, 0], replicates - 1) if replicates > 1 else np.inf
+    df = welch_df(labelled, cheap[0, 0], replicates - 1)
     se = _woodruff(x, values, p, cdf_se, level, df)
     plugin = _inverse(*surrogate_cdf, p)
     return Estimate(estimate, se, plugin=plugin, weights=weights, df=df)

@@ -84,6 +84,7 @@ def test_welch_degrees_of_freedom():
     assert welch_df(1.0, 1.0, 15) == 60  # (1 + 1)^2 * 15
     assert welch_df(1.0, 0.0, 15) == np.inf  # the labelled part alone
     assert welch_df(1.0, 1e-6, 15) > 1e12
+    assert welch_df(1.0, 1.0, 0) == np.inf  # no replicates: Monte Carlo
 
 
 # --- the point set --------------------------------------------------------------
